@@ -1,0 +1,40 @@
+# relator's two commands are `make demo` and `make test`; both start (and,
+# where missing, install) the private PostgreSQL + pgvector of `make db`.
+# With DATABASE_URL set, everything uses that server instead.
+
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin/relator
+SAMPLE := testdata/wikitimes-2015-09/events.jsonl
+
+# Starts the local database unless DATABASE_URL is set, and exports it.
+WITH_DB = if [ -z "$${DATABASE_URL:-}" ]; then line=$$(bash scripts/db.sh start) || exit 1; export "$$line"; fi;
+
+.PHONY: build db db-stop test demo eval bench clean
+
+build:
+	$(GO) build -o $(BIN) ./cmd/relator
+
+db:
+	@bash scripts/db.sh start
+
+db-stop:
+	@bash scripts/db.sh stop
+
+test:
+	@$(WITH_DB) \
+	$(GO) vet ./... && \
+	$(GO) test -count=1 ./...
+
+demo: build
+	@$(WITH_DB) set -e; \
+	echo "== migrate"; $(BIN) migrate; \
+	echo "== import $(SAMPLE)"; $(BIN) import $(SAMPLE); \
+	echo "== run"; $(BIN) run; \
+	echo "== eval (throwaway database)"; $(BIN) eval --events $(SAMPLE) --k 15 --json
+
+eval: build
+	@$(WITH_DB) $(BIN) eval --events $(SAMPLE) --k 15 --json
+
+clean:
+	rm -rf bin

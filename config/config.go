@@ -1,0 +1,209 @@
+// Package config reads relator's settings once, from environment variables
+// with command-line flags overriding them, validates them and hands them
+// down as a value.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultDatabaseURL is where `make db` starts its private server.
+const DefaultDatabaseURL = "postgres://relator@127.0.0.1:54329/relator?sslmode=disable"
+
+// Provider chooses between a model reached over the OpenAI API and the
+// built-in offline algorithms.
+type Provider string
+
+// Providers.
+const (
+	Auto    Provider = "auto" // openai when an API key is set, offline otherwise
+	OpenAI  Provider = "openai"
+	Offline Provider = "offline"
+)
+
+// Config is every setting of relator. The zero value is not usable; get one
+// from Load.
+type Config struct {
+	DatabaseURL string
+
+	OpenAIAPIKey  string
+	OpenAIBaseURL string // empty: OpenAI's own
+
+	Embedder            Provider
+	EmbeddingModel      string
+	EmbeddingDimensions int // 0: the model's native size
+	EmbedBatchSize      int // events embedded and written per transaction
+
+	Classifier Provider
+	ChatModel  string
+
+	TopK   int           // candidates retrieved per new event
+	Window time.Duration // how far back candidates may lie; 0: no limit
+
+	MaxRetries int // retries of one model request on 429/5xx
+	LogLevel   slog.Level
+	LogFormat  string // "text" or "json"
+}
+
+// setting is one row of the configuration table: its environment variable,
+// flag, default and meaning. TestREADMEListsEverySetting keeps the README's
+// table in step with this list.
+type setting struct {
+	env, flag, def, usage string
+	set                   func(c *Config, v string) error
+}
+
+func settings() []setting {
+	return []setting{
+		{"DATABASE_URL", "database-url", DefaultDatabaseURL, "PostgreSQL connection URL",
+			func(c *Config, v string) error { c.DatabaseURL = v; return nil }},
+		{"OPENAI_API_KEY", "openai-api-key", "", "API key; empty selects the offline embedder and classifier",
+			func(c *Config, v string) error { c.OpenAIAPIKey = v; return nil }},
+		{"OPENAI_BASE_URL", "openai-base-url", "", "OpenAI-compatible API base URL (empty: OpenAI's)",
+			func(c *Config, v string) error { c.OpenAIBaseURL = v; return nil }},
+		{"RELATOR_EMBEDDER", "embedder", string(Auto), "auto, openai or offline",
+			func(c *Config, v string) error { return setProvider(&c.Embedder, v) }},
+		{"RELATOR_EMBEDDING_MODEL", "embedding-model", "text-embedding-3-small", "embedding model of the openai embedder",
+			func(c *Config, v string) error { c.EmbeddingModel = v; return nil }},
+		{"RELATOR_EMBEDDING_DIMENSIONS", "embedding-dimensions", "0", "vector size (0: the model's own; offline: 1024)",
+			func(c *Config, v string) error { return setInt(&c.EmbeddingDimensions, v, 0) }},
+		{"RELATOR_EMBED_BATCH", "embed-batch", "256", "events embedded and written per transaction",
+			func(c *Config, v string) error { return setInt(&c.EmbedBatchSize, v, 1) }},
+		{"RELATOR_CLASSIFIER", "classifier", string(Auto), "auto, openai or offline",
+			func(c *Config, v string) error { return setProvider(&c.Classifier, v) }},
+		{"RELATOR_CHAT_MODEL", "chat-model", "gpt-4o-mini", "chat model of the openai classifier",
+			func(c *Config, v string) error { c.ChatModel = v; return nil }},
+		{"RELATOR_TOP_K", "top-k", "15", "prior events retrieved as candidates per new event",
+			func(c *Config, v string) error { return setInt(&c.TopK, v, 1) }},
+		{"RELATOR_WINDOW", "window", "0", "only candidates this far back, e.g. 720h (0: no limit)",
+			func(c *Config, v string) error { return setDuration(&c.Window, v) }},
+		{"RELATOR_MAX_RETRIES", "max-retries", "5", "retries of one model request after 429, 5xx or a network error",
+			func(c *Config, v string) error { return setInt(&c.MaxRetries, v, 0) }},
+		{"RELATOR_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
+			func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
+		{"RELATOR_LOG_FORMAT", "log-format", "text", "text or json",
+			func(c *Config, v string) error {
+				if v != "text" && v != "json" {
+					return errors.New("want text or json")
+				}
+				c.LogFormat = v
+				return nil
+			}},
+	}
+}
+
+// Flags registers every setting on fs with its documented default, applies
+// the environment (read through getenv) over those defaults, and returns a
+// function that yields the validated Config once fs has been parsed, so
+// flags given on the command line override the environment.
+func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) {
+	all := settings()
+	values := make([]*string, len(all))
+	for i, s := range all {
+		values[i] = fs.String(s.flag, s.def, fmt.Sprintf("%s (env %s)", s.usage, s.env))
+		if v := getenv(s.env); v != "" {
+			*values[i] = v // not fs.Set: -help keeps showing the documented default, never a key
+		}
+	}
+	return func() (Config, error) {
+		var c Config
+		var errs []error
+		for i, s := range all {
+			if err := s.set(&c, strings.TrimSpace(*values[i])); err != nil {
+				errs = append(errs, fmt.Errorf("%s (-%s): %w", s.env, s.flag, err))
+			}
+		}
+		if err := errors.Join(errs...); err != nil {
+			return Config{}, err
+		}
+		return c, c.Validate()
+	}
+}
+
+// Validate checks the settings that depend on each other.
+func (c Config) Validate() error {
+	var errs []error
+	if c.DatabaseURL == "" {
+		errs = append(errs, errors.New("DATABASE_URL: empty"))
+	} else if u, err := url.Parse(c.DatabaseURL); err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+		errs = append(errs, errors.New("DATABASE_URL: want postgres://…"))
+	}
+	if c.OpenAIBaseURL != "" {
+		if u, err := url.Parse(c.OpenAIBaseURL); err != nil || u.Host == "" {
+			errs = append(errs, fmt.Errorf("OPENAI_BASE_URL: %q is not an absolute URL", c.OpenAIBaseURL))
+		}
+	}
+	if c.EmbeddingProvider() == OpenAI && c.OpenAIAPIKey == "" && c.OpenAIBaseURL == "" {
+		errs = append(errs, errors.New("RELATOR_EMBEDDER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL"))
+	}
+	if c.ClassifierProvider() == OpenAI && c.OpenAIAPIKey == "" && c.OpenAIBaseURL == "" {
+		errs = append(errs, errors.New("RELATOR_CLASSIFIER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL"))
+	}
+	if c.EmbeddingProvider() == OpenAI && c.EmbeddingModel == "" {
+		errs = append(errs, errors.New("RELATOR_EMBEDDING_MODEL: empty"))
+	}
+	if c.ClassifierProvider() == OpenAI && c.ChatModel == "" {
+		errs = append(errs, errors.New("RELATOR_CHAT_MODEL: empty"))
+	}
+	return errors.Join(errs...)
+}
+
+// EmbeddingProvider resolves Auto: openai when an API key is set.
+func (c Config) EmbeddingProvider() Provider { return c.resolve(c.Embedder) }
+
+// ClassifierProvider resolves Auto: openai when an API key is set.
+func (c Config) ClassifierProvider() Provider { return c.resolve(c.Classifier) }
+
+func (c Config) resolve(p Provider) Provider {
+	if p != Auto {
+		return p
+	}
+	if c.OpenAIAPIKey != "" {
+		return OpenAI
+	}
+	return Offline
+}
+
+func setProvider(p *Provider, v string) error {
+	switch Provider(v) {
+	case Auto, OpenAI, Offline:
+		*p = Provider(v)
+		return nil
+	}
+	return errors.New("want auto, openai or offline")
+}
+
+func setInt(p *int, v string, min int) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	if n < min {
+		return fmt.Errorf("must be at least %d", min)
+	}
+	*p = n
+	return nil
+}
+
+func setDuration(p *time.Duration, v string) error {
+	if v == "0" {
+		*p = 0
+		return nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		return errors.New("not a duration such as 720h")
+	}
+	if d < 0 {
+		return errors.New("must not be negative")
+	}
+	*p = d
+	return nil
+}
