@@ -1,0 +1,271 @@
+package events
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// maxLine bounds one JSONL line, so that a file without newlines cannot
+// exhaust memory. Long articles fit comfortably.
+const maxLine = 16 << 20
+
+// LineError is a malformed line of event JSONL.
+type LineError struct {
+	Line  int    // 1-based
+	Field string // the field at fault; empty when the line is not a JSON object
+	Err   error
+}
+
+func (e *LineError) Error() string {
+	if e.Field == "" {
+		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+	}
+	return fmt.Sprintf("line %d: field %q: %v", e.Line, e.Field, e.Err)
+}
+
+func (e *LineError) Unwrap() error { return e.Err }
+
+// Reader reads event JSONL (DESIGN.md) one event at a time.
+type Reader struct {
+	sc   *bufio.Scanner
+	line int
+}
+
+// NewReader reads event JSONL from r.
+func NewReader(r io.Reader) *Reader {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	return &Reader{sc: sc}
+}
+
+// Line is the number of the line Next read last.
+func (r *Reader) Line() int { return r.line }
+
+// Next returns the next event, io.EOF after the last, or a *LineError naming
+// the line and field at fault. Blank lines are skipped.
+func (r *Reader) Next() (Event, error) {
+	for r.sc.Scan() {
+		r.line++
+		b := bytes.TrimSpace(r.sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		ev, err := parse(b)
+		if err != nil {
+			var le *LineError
+			if errors.As(err, &le) {
+				le.Line = r.line
+				return Event{}, le
+			}
+			return Event{}, &LineError{Line: r.line, Err: err}
+		}
+		return ev, nil
+	}
+	if err := r.sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return Event{}, &LineError{Line: r.line + 1, Err: fmt.Errorf("line longer than %d bytes", maxLine)}
+		}
+		return Event{}, fmt.Errorf("read events: %w", err)
+	}
+	return Event{}, io.EOF
+}
+
+func fieldErr(field string, format string, args ...any) error {
+	return &LineError{Field: field, Err: fmt.Errorf(format, args...)}
+}
+
+// parse decodes one line. Known fields are checked for their types; the
+// rest are kept in Metadata.
+func parse(b []byte) (Event, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(b, &raw); err != nil {
+		return Event{}, fmt.Errorf("not a JSON object: %w", err)
+	}
+	var ev Event
+	var err error
+
+	if ev.SourceID, err = str(raw, "id", true); err != nil {
+		return Event{}, err
+	}
+	if strings.TrimSpace(ev.SourceID) == "" {
+		return Event{}, fieldErr("id", "empty")
+	}
+	at, err := str(raw, "occurred_at", true)
+	if err != nil {
+		return Event{}, err
+	}
+	if ev.OccurredAt, err = parseTime(at); err != nil {
+		return Event{}, fieldErr("occurred_at", "%v", err)
+	}
+	if ev.Title, err = str(raw, "title", false); err != nil {
+		return Event{}, err
+	}
+	if ev.Summary, err = str(raw, "summary", false); err != nil {
+		return Event{}, err
+	}
+	if strings.TrimSpace(ev.Title) == "" && strings.TrimSpace(ev.Summary) == "" {
+		return Event{}, fieldErr("title", "title and summary are both empty; one is required")
+	}
+	ev.Title, ev.Summary = strings.TrimSpace(ev.Title), strings.TrimSpace(ev.Summary)
+	if ev.Content, err = str(raw, "content", false); err != nil {
+		return Event{}, err
+	}
+	ev.Content = strings.TrimSpace(ev.Content)
+	if ev.Sources, err = sources(raw["sources"]); err != nil {
+		return Event{}, err
+	}
+	if ev.Actors, err = actors(raw["actors"]); err != nil {
+		return Event{}, err
+	}
+	for _, k := range []string{"id", "occurred_at", "title", "summary", "content", "sources", "actors"} {
+		delete(raw, k)
+	}
+	if len(raw) > 0 {
+		ev.Metadata = make(map[string]any, len(raw))
+		for k, v := range raw {
+			var x any
+			d := json.NewDecoder(bytes.NewReader(v))
+			d.UseNumber() // keep numbers exactly as written
+			if err := d.Decode(&x); err != nil {
+				return Event{}, fieldErr(k, "%v", err)
+			}
+			ev.Metadata[k] = x
+		}
+	}
+	return ev, nil
+}
+
+// str reads an optional or required string field; null counts as absent.
+func str(raw map[string]json.RawMessage, field string, required bool) (string, error) {
+	v, ok := raw[field]
+	if !ok || string(v) == "null" {
+		if required {
+			return "", fieldErr(field, "missing")
+		}
+		return "", nil
+	}
+	var s string
+	if err := json.Unmarshal(v, &s); err != nil {
+		return "", fieldErr(field, "want a string, got %s", kind(v))
+	}
+	if strings.ContainsRune(s, 0) {
+		return "", fieldErr(field, "contains a NUL character")
+	}
+	return s, nil
+}
+
+func kind(v json.RawMessage) string {
+	switch b := bytes.TrimSpace(v); {
+	case len(b) == 0:
+		return "nothing"
+	case b[0] == '{':
+		return "an object"
+	case b[0] == '[':
+		return "an array"
+	case b[0] == '"':
+		return "a string"
+	case b[0] == 't' || b[0] == 'f':
+		return "a boolean"
+	default:
+		return "a number"
+	}
+}
+
+// parseTime accepts RFC 3339 or a YYYY-MM-DD date (midnight UTC).
+func parseTime(s string) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t.UTC(), nil
+	}
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t, nil
+	}
+	return time.Time{}, fmt.Errorf("%q is neither an RFC 3339 timestamp nor a YYYY-MM-DD date", s)
+}
+
+func sources(v json.RawMessage) ([]Source, error) {
+	items, err := array("sources", v)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Source, 0, len(items))
+	for i, item := range items {
+		field := fmt.Sprintf("sources[%d]", i)
+		var s Source
+		if err := stringOrObject(item, &s.URL, &s, field); err != nil {
+			return nil, err
+		}
+		if s.URL = strings.TrimSpace(s.URL); s.URL == "" {
+			return nil, fieldErr(field, "no url")
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+func actors(v json.RawMessage) ([]Actor, error) {
+	items, err := array("actors", v)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Actor, 0, len(items))
+	for i, item := range items {
+		field := fmt.Sprintf("actors[%d]", i)
+		var a Actor
+		if err := stringOrObject(item, &a.Name, &a, field); err != nil {
+			return nil, err
+		}
+		if a.Name = strings.TrimSpace(a.Name); a.Name == "" {
+			return nil, fieldErr(field, "no name")
+		}
+		a.Response = strings.TrimSpace(a.Response)
+		out = append(out, a)
+	}
+	return out, nil
+}
+
+func array(field string, v json.RawMessage) ([]json.RawMessage, error) {
+	if len(v) == 0 || string(v) == "null" {
+		return nil, nil
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(v, &items); err != nil {
+		return nil, fieldErr(field, "want an array, got %s", kind(v))
+	}
+	return items, nil
+}
+
+// stringOrObject decodes item as a bare string into *s, or as an object into
+// obj (whose unknown keys are an error: a typo should not vanish).
+func stringOrObject(item json.RawMessage, s *string, obj any, field string) error {
+	if err := json.Unmarshal(item, s); err == nil {
+		return nil
+	}
+	d := json.NewDecoder(bytes.NewReader(item))
+	d.DisallowUnknownFields()
+	if err := d.Decode(obj); err != nil {
+		return fieldErr(field, "want a string or an object: %v", err)
+	}
+	return nil
+}
+
+// ContentHash is a sha256 over what embedding and analysis read: the time,
+// title, summary, content and actors. Sources and metadata are left out, so
+// fixing a link re-embeds and re-analyses nothing.
+func (e Event) ContentHash() []byte {
+	b, _ := json.Marshal(struct {
+		At      time.Time `json:"at"`
+		Title   string    `json:"title"`
+		Summary string    `json:"summary"`
+		Content string    `json:"content"`
+		Actors  []Actor   `json:"actors"`
+	}{e.OccurredAt.UTC(), e.Title, e.Summary, e.Content, e.Actors})
+	sum := sha256.Sum256(b)
+	return sum[:]
+}
