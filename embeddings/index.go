@@ -1,0 +1,77 @@
+package embeddings
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// HNSW indexes only vectors of up to 2,000 dimensions; halfvec (half
+// precision) up to 4,000. Larger vectors are searched exactly.
+const (
+	maxVectorIndexDims  = 2000
+	maxHalfvecIndexDims = 4000
+)
+
+// space is how one model's vectors are indexed and compared: the cast that
+// the index is built on, which every query must repeat for the planner to
+// use it.
+type space struct {
+	model string
+	dims  int
+}
+
+// cast is the typed expression the HNSW index of this space is built on.
+func (s space) cast(expr string) string {
+	if s.dims > maxVectorIndexDims {
+		return fmt.Sprintf("(%s)::halfvec(%d)", expr, s.dims)
+	}
+	return fmt.Sprintf("(%s)::vector(%d)", expr, s.dims)
+}
+
+func (s space) opclass() string {
+	if s.dims > maxVectorIndexDims {
+		return "halfvec_cosine_ops"
+	}
+	return "vector_cosine_ops"
+}
+
+func (s space) indexName() string {
+	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%d", s.model, s.dims))
+	return fmt.Sprintf("embeddings_hnsw_%x", sum[:6])
+}
+
+func (s space) indexed() bool { return s.dims <= maxHalfvecIndexDims }
+
+// EnsureIndex creates, if missing, the HNSW cosine index over model's
+// vectors: a partial index on the vectors cast to their dimension, so each
+// model has its own graph and models of different sizes can share the table.
+// An advisory lock keeps two processes from building it at once.
+func EnsureIndex(ctx context.Context, pool *pgxpool.Pool, model string, dims int) error {
+	s := space{model, dims}
+	if !s.indexed() {
+		return nil
+	}
+	// DDL takes no parameters: the model name goes in as a quoted literal.
+	ddl := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON embeddings USING hnsw ((%s) %s) WHERE model = %s`,
+		pgx.Identifier{s.indexName()}.Sanitize(), s.cast("embedding"), s.opclass(), quoteLiteral(model))
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('relator.embeddings.index'))`); err != nil {
+			return fmt.Errorf("lock index creation: %w", err)
+		}
+		if _, err := tx.Exec(ctx, ddl); err != nil {
+			return fmt.Errorf("create hnsw index for %s: %w", model, err)
+		}
+		return nil
+	})
+}
+
+// quoteLiteral quotes s as an SQL string literal (standard_conforming_strings
+// is on in every supported PostgreSQL).
+func quoteLiteral(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
+}

@@ -1,0 +1,230 @@
+package embeddings
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/pgvector/pgvector-go"
+
+	"github.com/relator/relator/events"
+)
+
+// StepOptions configures Embed.
+type StepOptions struct {
+	// BatchSize is how many events are embedded and written per
+	// transaction: large enough to fill an embeddings request, small enough
+	// that a crash loses little work and row locks are held briefly.
+	// Default 256.
+	BatchSize int
+	// Logger receives a line per batch. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// StepStats counts what Embed did.
+type StepStats struct {
+	Embedded  int // events whose vector was computed and written
+	Refreshed int // events that changed in a way their embedded text did not: no new vector needed
+	Batches   int
+}
+
+// Embed embeds every event whose current text has no vector of e's model —
+// new, changed, or the model switched — in batches, each embedded and
+// written in one transaction. Events are claimed with FOR NO KEY UPDATE
+// SKIP LOCKED, so several processes embedding at once share the work; a
+// crash rolls its batch back and the next run picks it up.
+func Embed(ctx context.Context, pool *pgxpool.Pool, e Embedder, opts StepOptions) (StepStats, error) {
+	if opts.BatchSize <= 0 {
+		opts.BatchSize = 256
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	var stats StepStats
+	indexed := false
+	if d := e.Dimensions(); d > 0 {
+		if err := EnsureIndex(ctx, pool, e.Model(), d); err != nil {
+			return stats, err
+		}
+		indexed = true
+	}
+	for {
+		var n, dims int
+		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+			var err error
+			n, dims, err = embedBatch(ctx, tx, e, opts.BatchSize, &stats)
+			return err
+		})
+		if err != nil {
+			return stats, err
+		}
+		if n == 0 {
+			if stats.Embedded > 0 {
+				// The search plan rests on the table's statistics: refresh
+				// them now rather than when autovacuum comes round, so the
+				// analysis that follows uses the HNSW index.
+				if _, err := pool.Exec(ctx, `ANALYZE embeddings`); err != nil {
+					return stats, fmt.Errorf("analyze embeddings: %w", err)
+				}
+			}
+			return stats, nil
+		}
+		stats.Batches++
+		opts.Logger.Debug("embedded batch", "model", e.Model(), "events", n, "total", stats.Embedded)
+		if !indexed && dims > 0 {
+			if err := EnsureIndex(ctx, pool, e.Model(), dims); err != nil {
+				return stats, err
+			}
+			indexed = true
+		}
+	}
+}
+
+type pendingEvent struct {
+	id       int64
+	sourceID string
+	at       time.Time
+	doc      Document
+	hash     []byte // events.content_hash
+	oldText  []byte // text_hash of the stored vector, if any
+}
+
+// embedBatch claims, embeds and writes one batch; it returns how many events
+// it handled and the vectors' dimension (0 when no vector was computed).
+func embedBatch(ctx context.Context, tx pgx.Tx, e Embedder, limit int, stats *StepStats) (int, int, error) {
+	rows, err := tx.Query(ctx, `
+		SELECT e.id, e.source_id, e.occurred_at, coalesce(e.title, ''), coalesce(e.summary, ''),
+		       coalesce(e.content, ''), e.actors, e.content_hash, v.text_hash
+		  FROM events e
+		  LEFT JOIN embeddings v ON v.event_id = e.id AND v.model = $1
+		 WHERE v.event_id IS NULL OR v.event_hash <> e.content_hash
+		 ORDER BY e.id
+		 LIMIT $2
+		   FOR NO KEY UPDATE OF e SKIP LOCKED`, e.Model(), limit)
+	if err != nil {
+		return 0, 0, fmt.Errorf("select pending embeddings: %w", err)
+	}
+	pending, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pendingEvent, error) {
+		var p pendingEvent
+		var actors []events.Actor
+		err := row.Scan(&p.id, &p.sourceID, &p.at, &p.doc.Title, &p.doc.Summary, &p.doc.Content, &actors, &p.hash, &p.oldText)
+		for _, a := range actors {
+			p.doc.Actors = append(p.doc.Actors, a.Name)
+		}
+		return p, err
+	})
+	if err != nil {
+		return 0, 0, fmt.Errorf("select pending embeddings: %w", err)
+	}
+	if len(pending) == 0 {
+		return 0, 0, nil
+	}
+	// The select's snapshot predates the lock: another process may have
+	// embedded an event and committed between the two. Look again.
+	pending, err = dropCurrent(ctx, tx, e.Model(), pending)
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(pending) == 0 {
+		return 0, 0, nil
+	}
+
+	var texts []string
+	var todo []int // indexes into pending that need a vector
+	textHashes := make([][]byte, len(pending))
+	batch := &pgx.Batch{}
+	for i, p := range pending {
+		text := Text(p.doc)
+		sum := sha256.Sum256([]byte(text))
+		textHashes[i] = sum[:]
+		if p.oldText != nil && bytes.Equal(p.oldText, sum[:]) {
+			// Same text (say, only a source link changed): keep the vector.
+			batch.Queue(`UPDATE embeddings SET event_hash = $3 WHERE event_id = $1 AND model = $2`, p.id, e.Model(), p.hash)
+			stats.Refreshed++
+			continue
+		}
+		texts = append(texts, text)
+		todo = append(todo, i)
+	}
+
+	dims := 0
+	if len(texts) > 0 {
+		vectors, err := e.Embed(ctx, texts)
+		if err != nil {
+			return 0, 0, fmt.Errorf("embed %d events: %w", len(texts), err)
+		}
+		if len(vectors) != len(texts) {
+			return 0, 0, fmt.Errorf("embedder %s returned %d vectors for %d texts", e.Model(), len(vectors), len(texts))
+		}
+		dims = len(vectors[0])
+		for j, i := range todo {
+			p := pending[i]
+			if len(vectors[j]) != dims || dims == 0 {
+				return 0, 0, fmt.Errorf("embedder %s returned vectors of %d and %d dimensions", e.Model(), dims, len(vectors[j]))
+			}
+			batch.Queue(`
+				INSERT INTO embeddings (event_id, model, dimensions, embedding, text_hash, event_hash, occurred_at, source_id)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				ON CONFLICT (event_id, model) DO UPDATE SET
+					dimensions = excluded.dimensions, embedding = excluded.embedding,
+					text_hash = excluded.text_hash, event_hash = excluded.event_hash, created_at = now()`,
+				p.id, e.Model(), dims, pgvector.NewVector(vectors[j]), textHashes[i], p.hash, p.at, p.sourceID)
+		}
+		stats.Embedded += len(texts)
+	}
+	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
+		return 0, 0, fmt.Errorf("write embeddings: %w", err)
+	}
+	return len(pending), dims, nil
+}
+
+// Pending counts events whose current text has no vector of model.
+func Pending(ctx context.Context, pool *pgxpool.Pool, model string) (int, error) {
+	var n int
+	err := pool.QueryRow(ctx, `
+		SELECT count(*) FROM events e
+		  LEFT JOIN embeddings v ON v.event_id = e.id AND v.model = $1
+		 WHERE v.event_id IS NULL OR v.event_hash <> e.content_hash`, model).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count pending embeddings: %w", err)
+	}
+	return n, nil
+}
+
+// dropCurrent removes from pending the events that now have a current vector.
+func dropCurrent(ctx context.Context, tx pgx.Tx, model string, pending []pendingEvent) ([]pendingEvent, error) {
+	ids := make([]int64, len(pending))
+	for i, p := range pending {
+		ids[i] = p.id
+	}
+	rows, err := tx.Query(ctx, `
+		SELECT v.event_id FROM embeddings v JOIN events e ON e.id = v.event_id
+		 WHERE v.model = $1 AND v.event_id = ANY($2) AND v.event_hash = e.content_hash`, model, ids)
+	if err != nil {
+		return nil, fmt.Errorf("recheck pending embeddings: %w", err)
+	}
+	current, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
+		return nil, fmt.Errorf("recheck pending embeddings: %w", err)
+	}
+	if len(current) == 0 {
+		return pending, nil
+	}
+	done := make(map[int64]bool, len(current))
+	for _, id := range current {
+		done[id] = true
+	}
+	kept := pending[:0]
+	for _, p := range pending {
+		if !done[p.id] {
+			kept = append(kept, p)
+		}
+	}
+	return kept, nil
+}
