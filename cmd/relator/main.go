@@ -1,0 +1,167 @@
+// Command relator turns a stream of news and geopolitical events into a
+// reviewed graph of typed relations between them. See the README.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/relator/relator/config"
+)
+
+// command is one subcommand: its flags are registered on fs by setup, which
+// returns the function that runs it once flags are parsed.
+type command struct {
+	name, args, summary string
+	setup               func(fs *flag.FlagSet) func(ctx context.Context, inv invocation) error
+}
+
+// env is what a command line may touch of the outside world, so that tests
+// can run it without a process.
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	getenv         func(string) string
+}
+
+// invocation is what a command runs with: the validated configuration, a
+// logger built from it, its positional arguments and the process's streams.
+type invocation struct {
+	cfg    config.Config
+	log    *slog.Logger
+	args   []string
+	stdin  io.Reader
+	stdout io.Writer
+}
+
+func commands() []command {
+	return []command{
+		{"migrate", "", "apply the embedded schema migrations", migrateCmd},
+		{"import", "FILE|-", "upsert events from event JSONL (- reads stdin)", importCmd},
+		{"run", "", "one pass: embed what is pending, analyse what is pending, write pending relations", runCmd},
+		{"eval", "--events FILE [--k K] [--json]", "measure retrieval and linking quality on a story-labelled event file", evalCmd},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	code := run(ctx, os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the process exit code.
+func run(ctx context.Context, args []string, e env) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		usage(e.stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	var cmd *command
+	for _, c := range commands() {
+		if c.name == args[0] {
+			cmd = &c
+			break
+		}
+	}
+	if cmd == nil {
+		fmt.Fprintf(e.stderr, "relator: unknown command %q\n\n", args[0])
+		usage(e.stderr)
+		return 2
+	}
+
+	fs := flag.NewFlagSet("relator "+cmd.name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "usage: relator %s %s\n\n%s\n\nflags (each also read from the environment variable named):\n", cmd.name, cmd.args, cmd.summary)
+		fs.PrintDefaults()
+	}
+	loadConfig := config.Flags(fs, e.getenv)
+	runCommand := cmd.setup(fs)
+	if err := fs.Parse(interleave(fs, args[1:])); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	cfg, err := loadConfig()
+	if err != nil {
+		fmt.Fprintf(e.stderr, "relator %s: configuration: %v\n", cmd.name, err)
+		return 2
+	}
+	inv := invocation{cfg: cfg, log: newLogger(e.stderr, cfg), args: fs.Args(), stdin: e.stdin, stdout: e.stdout}
+	if err := runCommand(ctx, inv); err != nil {
+		var ue usageError
+		if errors.As(err, &ue) {
+			fmt.Fprintf(e.stderr, "relator %s: %v\n", cmd.name, err)
+			fs.Usage()
+			return 2
+		}
+		fmt.Fprintf(e.stderr, "relator %s: %v\n", cmd.name, err)
+		return 1
+	}
+	return 0
+}
+
+// usageError is a command line that cannot be run as given.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "usage: relator COMMAND [flags] [args]\n\ncommands:")
+	for _, c := range commands() {
+		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nrelator COMMAND -h lists a command's flags; every flag can also be set by environment variable.")
+}
+
+// interleave moves positional arguments after the flags, so that
+// `relator import FILE -database-url …` works as well as the reverse.
+func interleave(fs *flag.FlagSet, args []string) []string {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i+1:]...)
+			break
+		}
+		if len(a) > 1 && a[0] == '-' {
+			flags = append(flags, a)
+			name := a[1:]
+			if len(name) > 0 && name[0] == '-' {
+				name = name[1:]
+			}
+			if f := fs.Lookup(name); f != nil && !isBool(f) && i+1 < len(args) {
+				i++
+				flags = append(flags, args[i])
+			}
+			continue
+		}
+		positional = append(positional, a)
+	}
+	return append(flags, positional...)
+}
+
+func isBool(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+func newLogger(w io.Writer, cfg config.Config) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: cfg.LogLevel}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}

@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"log/slog"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/relator/relator/config"
+	"github.com/relator/relator/embeddings"
+	"github.com/relator/relator/internal/openaiclient"
+)
+
+// newEmbedder builds the embedder the configuration selects: the offline
+// one unless an API key (or RELATOR_EMBEDDER=openai) says otherwise.
+func newEmbedder(cfg config.Config, log *slog.Logger) (embeddings.Embedder, error) {
+	if cfg.EmbeddingProvider() == config.Offline {
+		return embeddings.NewOffline(embeddings.OfflineOptions{Dimensions: cfg.EmbeddingDimensions}), nil
+	}
+	e, err := embeddings.NewOpenAI(newOpenAIClient(cfg, log), embeddings.OpenAIOptions{
+		Model:      cfg.EmbeddingModel,
+		Dimensions: cfg.EmbeddingDimensions,
+		Logger:     log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedder: %w", err)
+	}
+	return e, nil
+}
+
+func newOpenAIClient(cfg config.Config, log *slog.Logger) *openai.Client {
+	retries := cfg.MaxRetries
+	if retries == 0 {
+		retries = -1 // openaiclient reads 0 as "default"
+	}
+	return openaiclient.New(openaiclient.Options{
+		BaseURL:    cfg.OpenAIBaseURL,
+		APIKey:     cfg.OpenAIAPIKey,
+		MaxRetries: retries,
+		Logger:     log,
+	})
+}
