@@ -1,0 +1,375 @@
+package analyzer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	openai "github.com/sashabaranov/go-openai"
+	"github.com/sashabaranov/go-openai/jsonschema"
+
+	"github.com/relator/relator/events"
+	"github.com/relator/relator/prompts"
+)
+
+// OpenAIOptions configures NewOpenAI. Only Model is required.
+type OpenAIOptions struct {
+	// Model is the chat model asked, e.g. "gpt-4o-mini", or the name an
+	// OpenAI-compatible server (Ollama, vLLM) knows its model by. It must
+	// support structured outputs (a json_schema response format); it is
+	// also what Model() reports and every written relation records.
+	Model string
+	// Temperature is the sampling temperature, from 0 to 2. The default 0
+	// makes replies as repeatable as the server allows, which is what a
+	// classifier wants: the same events should get the same relations.
+	// go-openai leaves a zero Temperature out of the request (the field is
+	// omitempty), so the server's default (1 on OpenAI) would apply; 0 is
+	// therefore sent as 1e-6, which is greedy in effect. Reasoning models
+	// (o1, o3, o4, gpt-5 …) fix their sampling: with 0 they are sent no
+	// temperature, and NewOpenAI fails for a value go-openai rejects for
+	// them.
+	Temperature float32
+	// MaxTokens caps the output tokens of one call, so a model that
+	// rambles costs a bounded amount and is cut off ("length") instead of
+	// running on. Default DefaultMaxTokens, far above the ~100 tokens per
+	// related candidate a reply needs. It is sent as max_tokens, which every
+	// OpenAI-compatible server knows, except to reasoning models, which
+	// take max_completion_tokens (and count their reasoning in it).
+	MaxTokens int
+	// Logger receives a warning per reply that needed the repair retry and
+	// per reply whose invalid items were dropped. Default slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultMaxTokens is the default OpenAIOptions.MaxTokens.
+const DefaultMaxTokens = 4096
+
+// nearZeroTemperature is sent for a temperature of 0, which go-openai would
+// omit. It is not math.SmallestNonzeroFloat32 (1e-45, the workaround
+// suggested in go-openai's issue #9): servers built on llama.cpp (Ollama,
+// LM Studio) divide logits by a positive temperature, and 1e-45 overflows
+// them to infinities. 1e-6 is greedy for every practical purpose, and vLLM
+// treats anything below 1e-5 as greedy outright.
+const nearZeroTemperature float32 = 1e-6
+
+// OpenAI classifies with a chat model behind any OpenAI-compatible chat
+// completions API: one call per New Event, asking for every related
+// candidate at once as JSON constrained by a strict JSON schema, plus at most
+// one repair call when the reply cannot be used as it is. It is safe for
+// concurrent use.
+type OpenAI struct {
+	client *openai.Client
+	model  string
+	types  []prompts.RelationType
+	// base is every call's request but its messages: model, sampling,
+	// output cap and response format. Calls copy it; nothing modifies it.
+	base openai.ChatCompletionRequest
+	log  *slog.Logger
+}
+
+var _ Classifier = (*OpenAI)(nil)
+
+// NewOpenAI returns a classifier asking opts.Model through client, which
+// should come from internal/openaiclient so that rate limits (429) and
+// server errors (5xx) are retried, honouring Retry-After, by its transport.
+func NewOpenAI(client *openai.Client, opts OpenAIOptions) (*OpenAI, error) {
+	if client == nil {
+		return nil, errors.New("analyzer: nil openai client")
+	}
+	opts.Model = strings.TrimSpace(opts.Model)
+	if opts.Model == "" {
+		return nil, errors.New("analyzer: openai chat model is required")
+	}
+	if opts.Temperature < 0 || opts.Temperature > 2 {
+		return nil, fmt.Errorf("analyzer: temperature %g is not between 0 and 2", opts.Temperature)
+	}
+	if opts.MaxTokens < 0 {
+		return nil, fmt.Errorf("analyzer: negative max tokens %d", opts.MaxTokens)
+	}
+	if opts.MaxTokens == 0 {
+		opts.MaxTokens = DefaultMaxTokens
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+
+	base, err := sampling(opts.Model, opts.Temperature, opts.MaxTokens)
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: %w", err)
+	}
+	taxonomy := Taxonomy()
+	types := make([]prompts.RelationType, len(taxonomy))
+	names := make([]string, len(taxonomy))
+	for i, info := range taxonomy {
+		types[i] = prompts.RelationType{Name: string(info.Type), Description: info.Description}
+		names[i] = string(info.Type)
+	}
+	schema, err := relationsSchema(names)
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: %w", err)
+	}
+	base.ResponseFormat = &openai.ChatCompletionResponseFormat{
+		Type: openai.ChatCompletionResponseFormatTypeJSONSchema,
+		JSONSchema: &openai.ChatCompletionResponseFormatJSONSchema{
+			Name:   "relations",
+			Strict: true,
+			Schema: schema,
+		},
+	}
+	return &OpenAI{client: client, model: opts.Model, types: types, base: base, log: opts.Logger}, nil
+}
+
+// sampling returns a request carrying model, temperature and the output cap
+// in the fields model accepts, as go-openai's own request validator judges
+// it: reasoning models must have max_completion_tokens instead of
+// max_tokens and no temperature other than their fixed one.
+func sampling(model string, temperature float32, maxTokens int) (openai.ChatCompletionRequest, error) {
+	req := openai.ChatCompletionRequest{Model: model, MaxTokens: maxTokens, Temperature: temperature}
+	if temperature == 0 {
+		req.Temperature = nearZeroTemperature
+	}
+	v := openai.NewReasoningValidator()
+	if v.Validate(req) == nil {
+		return req, nil
+	}
+	req.MaxTokens, req.MaxCompletionTokens = 0, maxTokens
+	req.Temperature = temperature // 0 is left out, as these models need
+	if err := v.Validate(req); err != nil {
+		return req, fmt.Errorf("model %s with temperature %g: %w", model, temperature, err)
+	}
+	return req, nil
+}
+
+// relationsSchema is the strict JSON schema of a reply, marshalled once:
+// {"relations": [{"event": integer, "type": one of types, "confidence":
+// number, "rationale": string}]}, every property required and no others
+// allowed, as OpenAI's strict mode demands. Strict mode's subset is not
+// relied on for ranges (nor can jsonschema.Definition express minimum,
+// maximum or an integer enum of the candidate numbers); validateItems
+// checks them.
+//
+// The property schemas are go-openai jsonschema Definitions, but objects
+// are written by orderedObject: Definition.Properties is a map, which
+// encoding/json writes in sorted key order, and a model constrained by a
+// schema writes properties in the schema's order, so the map would have it
+// give a confidence before naming the candidate. orderedObject keeps the
+// order the prompt shows: event, type, confidence, rationale.
+func relationsSchema(types []string) (json.RawMessage, error) {
+	item := orderedObject{
+		{"event", &jsonschema.Definition{Type: jsonschema.Integer, Description: "the candidate's number N, from the list"}},
+		{"type", &jsonschema.Definition{Type: jsonschema.String, Enum: types}},
+		{"confidence", &jsonschema.Definition{Type: jsonschema.Number, Description: "from 0.0 to 1.0"}},
+		{"rationale", &jsonschema.Definition{Type: jsonschema.String, Description: `begins with "Event N" and mentions the New Event`}},
+	}
+	root := orderedObject{
+		{"relations", struct {
+			Type  jsonschema.DataType `json:"type"`
+			Items orderedObject       `json:"items"`
+		}{jsonschema.Array, item}},
+	}
+	b, err := json.Marshal(root)
+	if err != nil {
+		return nil, fmt.Errorf("relations schema: %w", err)
+	}
+	return b, nil
+}
+
+// orderedObject is the schema of a strict JSON object: its properties, in
+// order, all required, and no additional properties.
+type orderedObject []struct {
+	name   string
+	schema any
+}
+
+// MarshalJSON writes the object schema with its properties in order.
+func (o orderedObject) MarshalJSON() ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString(`{"type":"object","properties":{`)
+	names := make([]string, len(o))
+	for i, p := range o {
+		names[i] = p.name
+		name, err := json.Marshal(p.name)
+		if err != nil {
+			return nil, err
+		}
+		schema, err := json.Marshal(p.schema)
+		if err != nil {
+			return nil, fmt.Errorf("property %s: %w", p.name, err)
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.Write(name)
+		b.WriteByte(':')
+		b.Write(schema)
+	}
+	required, err := json.Marshal(names)
+	if err != nil {
+		return nil, err
+	}
+	b.WriteString(`},"required":`)
+	b.Write(required)
+	b.WriteString(`,"additionalProperties":false}`)
+	return b.Bytes(), nil
+}
+
+// Model is OpenAIOptions.Model.
+func (o *OpenAI) Model() string { return o.model }
+
+// PromptVersion is prompts.Version().
+func (o *OpenAI) PromptVersion() string { return prompts.Version() }
+
+// Classify asks the model which candidates are related to newEvent. With no
+// candidates it returns an empty Result without calling the model.
+//
+// Every returned relation is valid (see validateItems). If the first reply
+// cannot be used as it is (not JSON, cut off, refused, or any invalid
+// item), the model is asked exactly once more, with its reply and the list
+// of problems (prompts.Repair), for the complete corrected list. The second
+// reply then replaces the first, valid items and all, since it was asked
+// for every relation; only if it cannot be read at all are the first
+// reply's valid items used. Invalid items of the reply used are dropped and
+// counted in Result.Invalid; an unreadable reply counts as one.
+//
+// Result.Calls counts the chat calls made (1 or 2; retries of 429 and 5xx
+// inside the client's transport are not calls) and the token counts sum
+// the usage of every reply. A failed call (after the transport's retries,
+// or a 4xx) is an error; the Result returned with it has no relations but
+// still counts the calls and tokens spent.
+func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates []Candidate) (Result, error) {
+	var res Result
+	if len(candidates) == 0 {
+		return res, nil
+	}
+	fail := func(err error) (Result, error) {
+		return Result{Calls: res.Calls, TokensIn: res.TokensIn, TokensOut: res.TokensOut},
+			fmt.Errorf("classify event %s: %w", newEvent.SourceID, err)
+	}
+	p, err := prompts.Render(o.input(newEvent, candidates))
+	if err != nil {
+		return fail(err)
+	}
+	k, self := len(candidates), selfLinks(newEvent, candidates)
+	msgs := []openai.ChatCompletionMessage{
+		{Role: openai.ChatMessageRoleSystem, Content: p.System},
+		{Role: openai.ChatMessageRoleUser, Content: p.User},
+	}
+	resp, err := o.complete(ctx, msgs, &res)
+	if err != nil {
+		return fail(err)
+	}
+	used := judge(resp, k, self)
+	if len(used.problems) > 0 {
+		o.log.Warn("model reply unusable, asking once more", "event", newEvent.SourceID,
+			"problems", len(used.problems), "first", used.problems[0])
+		repair, err := prompts.Repair(used.problems)
+		if err != nil {
+			return fail(err)
+		}
+		if used.message.Content != "" || used.message.Refusal != "" {
+			msgs = append(msgs, used.message)
+		}
+		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: repair})
+		resp, err = o.complete(ctx, msgs, &res)
+		if err != nil {
+			return fail(err)
+		}
+		if retry := judge(resp, k, self); retry.readable || !used.readable {
+			used = retry
+		}
+	}
+	res.Relations, res.Invalid = used.relations, used.invalid
+	if !used.readable {
+		res.Invalid = 1
+	}
+	if res.Invalid > 0 {
+		o.log.Warn("dropped invalid relations", "event", newEvent.SourceID, "invalid", res.Invalid,
+			"kept", len(res.Relations), "first", used.problems[0])
+	}
+	return res, nil
+}
+
+// complete makes one chat call with msgs and adds it and its usage to res.
+func (o *OpenAI) complete(ctx context.Context, msgs []openai.ChatCompletionMessage, res *Result) (openai.ChatCompletionResponse, error) {
+	req := o.base
+	req.Messages = msgs
+	resp, err := o.client.CreateChatCompletion(ctx, req)
+	res.Calls++
+	if err != nil {
+		return resp, err
+	}
+	res.TokensIn += resp.Usage.PromptTokens
+	res.TokensOut += resp.Usage.CompletionTokens
+	return resp, nil
+}
+
+// input converts the New Event and its candidates into the prompt's terms.
+func (o *OpenAI) input(newEvent events.Event, candidates []Candidate) prompts.Input {
+	in := prompts.Input{NewEvent: promptEvent(newEvent), Types: o.types}
+	in.Candidates = make([]prompts.Candidate, len(candidates))
+	for i, c := range candidates {
+		in.Candidates[i] = prompts.Candidate{Number: c.Number, Event: promptEvent(c.Event)}
+	}
+	return in
+}
+
+// promptEvent shows an event to the prompt: its UTC date (YYYY-MM-DD),
+// text and actors' names. The prompt leaves candidates' content out.
+func promptEvent(e events.Event) prompts.Event {
+	var date string
+	if !e.OccurredAt.IsZero() {
+		date = e.OccurredAt.UTC().Format("2006-01-02")
+	}
+	return prompts.Event{Date: date, Title: e.Title, Summary: e.Summary, Content: e.Content, Actors: e.ActorNames()}
+}
+
+// verdict is one reply as judged against its call's candidates.
+type verdict struct {
+	// message is the reply as the assistant message to send back with the
+	// repair request.
+	message openai.ChatCompletionMessage
+	// readable is whether items could be read from the reply at all.
+	readable  bool
+	relations []Relation // the valid items
+	invalid   int        // the invalid items
+	problems  []string   // why the reply or its items cannot be used
+}
+
+// judge reads and validates the first choice of resp for a call with k
+// candidates, of which those in self are the New Event itself. A reply
+// without choices, refused, cut off by the output cap or the content filter,
+// or without a {"relations": [...]} object is unreadable.
+func judge(resp openai.ChatCompletionResponse, k int, self map[int]bool) verdict {
+	if len(resp.Choices) == 0 {
+		return verdict{problems: []string{"reply has no choices"}}
+	}
+	choice := resp.Choices[0]
+	v := verdict{message: openai.ChatCompletionMessage{
+		Role:    openai.ChatMessageRoleAssistant,
+		Content: choice.Message.Content,
+		Refusal: choice.Message.Refusal,
+	}}
+	switch {
+	case choice.Message.Refusal != "":
+		v.problems = []string{"reply is a refusal: " + choice.Message.Refusal}
+		return v
+	case choice.FinishReason == openai.FinishReasonLength:
+		v.problems = []string{"reply was cut off at the output token limit before its JSON object ended; keep rationales to one to three sentences"}
+		return v
+	case choice.FinishReason == openai.FinishReasonContentFilter:
+		v.problems = []string{"reply was withheld by the content filter"}
+		return v
+	}
+	items, err := parseItems(choice.Message.Content)
+	if err != nil {
+		v.problems = []string{err.Error()}
+		return v
+	}
+	v.readable = true
+	v.relations, v.invalid, v.problems = validateItems(items, k, self)
+	return v
+}
