@@ -36,7 +36,7 @@ type Options struct {
 	// again on later runs. Default 3.
 	MaxAttempts int
 	// RunID is stored with every relation written.
-	RunID int64
+	RunID  int64
 	Logger *slog.Logger
 }
 

@@ -24,7 +24,7 @@ type offlineParams struct {
 	stem    bool    // stem words (false: lower-cased words as they are)
 	logTF   bool    // sublinear term frequency
 	signed  bool    // signed hashing
-	blocks  bool    // normalise each feature kind to its weight before summing
+	blocks  bool    // scale each feature kind to unit length before hashing (variant)
 	minChar int     // shortest word that gets character n-grams
 }
 

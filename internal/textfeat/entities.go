@@ -45,8 +45,9 @@ func Entities(s string) []Entity {
 	return out
 }
 
-// isTitleCase reports a line of four or more words in which most content
-// words are capitalised, as in headlines "Army Retakes Key Town".
+// isTitleCase reports a line of four or more content words that are all
+// capitalised, as in the headline "Army Retakes Key Town". A sentence, even
+// one full of names, has a lower-case verb or noun somewhere.
 func isTitleCase(toks []Token) bool {
 	content, capped := 0, 0
 	for _, t := range toks {
@@ -58,7 +59,7 @@ func isTitleCase(toks []Token) bool {
 			capped++
 		}
 	}
-	return content >= 4 && capped*10 >= content*8
+	return content >= 4 && capped == content
 }
 
 // isConnector reports whether the lower-case word w may continue a name

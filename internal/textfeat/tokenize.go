@@ -13,8 +13,8 @@ type Token struct {
 	Text string
 	// Surface is the word as written (dots of acronyms removed).
 	Surface string
-	// Capitalized reports whether the word starts with an upper-case letter
-	// or a digit-letter mix such as "18M" does not count; see Acronym.
+	// Capitalized reports whether the word starts with an upper-case (or
+	// title-case) letter.
 	Capitalized bool
 	// Acronym reports an all-capitals word of two or more letters ("NATO").
 	Acronym bool
