@@ -27,11 +27,7 @@ test:
 	$(GO) test -count=1 ./...
 
 demo: build
-	@$(WITH_DB) set -e; \
-	echo "== migrate"; $(BIN) migrate; \
-	echo "== import $(SAMPLE)"; $(BIN) import $(SAMPLE); \
-	echo "== run"; $(BIN) run; \
-	echo "== eval (throwaway database)"; $(BIN) eval --events $(SAMPLE) --k 15 --json
+	@$(WITH_DB) BIN=$(BIN) SAMPLE=$(SAMPLE) bash scripts/demo.sh
 
 eval: build
 	@$(WITH_DB) $(BIN) eval --events $(SAMPLE) --k 15 --json

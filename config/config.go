@@ -43,6 +43,8 @@ type Config struct {
 
 	Classifier Provider
 	ChatModel  string
+	// Concurrency is how many events are classified at once.
+	Concurrency int
 
 	TopK   int           // candidates retrieved per new event
 	Window time.Duration // how far back candidates may lie; 0: no limit
@@ -80,6 +82,8 @@ func settings() []setting {
 			func(c *Config, v string) error { return setProvider(&c.Classifier, v) }},
 		{"RELATOR_CHAT_MODEL", "chat-model", "gpt-4o-mini", "chat model of the openai classifier",
 			func(c *Config, v string) error { c.ChatModel = v; return nil }},
+		{"RELATOR_CONCURRENCY", "concurrency", "4", "events classified at once (concurrent model calls)",
+			func(c *Config, v string) error { return setInt(&c.Concurrency, v, 1) }},
 		{"RELATOR_TOP_K", "top-k", "15", "prior events retrieved as candidates per new event",
 			func(c *Config, v string) error { return setInt(&c.TopK, v, 1) }},
 		{"RELATOR_WINDOW", "window", "0", "only candidates this far back, e.g. 720h (0: no limit)",

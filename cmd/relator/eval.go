@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/relator/relator/analyzer"
 	"github.com/relator/relator/embeddings"
 	"github.com/relator/relator/events"
 	"github.com/relator/relator/internal/db"
@@ -21,26 +22,25 @@ import (
 // evalOutput is the contract of DESIGN.md's Eval section: the last line of
 // `relator eval --json`.
 type evalOutput struct {
-	Events           int       `json:"events"`
-	Queries          int       `json:"queries"`
-	K                int       `json:"k"`
-	RecallAtK        float64   `json:"recall_at_k"`
-	HitAtK           float64   `json:"hit_at_k"`
-	Link             *evalLink `json:"link"`
-	RelationsWritten int       `json:"relations_written"`
-	LLMCalls         int       `json:"llm_calls"`
-	TokensIn         int       `json:"tokens_in"`
-	TokensOut        int       `json:"tokens_out"`
-	Embedder         string    `json:"embedder"`
-	Classifier       *string   `json:"classifier"`
+	Events           int      `json:"events"`
+	Queries          int      `json:"queries"`
+	K                int      `json:"k"`
+	RecallAtK        float64  `json:"recall_at_k"`
+	HitAtK           float64  `json:"hit_at_k"`
+	Link             evalLink `json:"link"`
+	RelationsWritten int      `json:"relations_written"`
+	LLMCalls         int      `json:"llm_calls"`
+	TokensIn         int      `json:"tokens_in"`
+	TokensOut        int      `json:"tokens_out"`
+	Embedder         string   `json:"embedder"`
+	Classifier       string   `json:"classifier"`
 }
 
-// evalLink is null until a classifier has written relations.
 type evalLink struct {
-	Precision   *float64 `json:"precision"`
-	Recall      *float64 `json:"recall"`
-	F1          *float64 `json:"f1"`
-	ScoredPairs int      `json:"scored_pairs"`
+	Precision   float64 `json:"precision"`
+	Recall      float64 `json:"recall"`
+	F1          float64 `json:"f1"`
+	ScoredPairs int     `json:"scored_pairs"`
 }
 
 func evalCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
@@ -90,23 +90,41 @@ func evalCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		if _, err := events.Import(ctx, pool, f); err != nil {
 			return fmt.Errorf("%s: %w", *file, err)
 		}
-		embedder, err := newEmbedder(cfg, inv.log)
+		p, err := runPass(ctx, pool, cfg, inv.log, "eval")
 		if err != nil {
 			return err
 		}
-		if _, err := embeddings.Embed(ctx, pool, embedder, embeddings.StepOptions{BatchSize: cfg.EmbedBatchSize, Logger: inv.log}); err != nil {
-			return fmt.Errorf("embed: %w", err)
+		model := p.embedder.Model()
+		retrieved, err := retrieveAll(ctx, pool, model, embeddings.SearchOptions{K: cfg.TopK, Window: cfg.Window})
+		if err != nil {
+			return err
 		}
-		retrieved, err := retrieveAll(ctx, pool, embedder.Model(), embeddings.SearchOptions{K: cfg.TopK, Window: cfg.Window})
+		written, err := analyzer.Pairs(ctx, pool)
 		if err != nil {
 			return err
 		}
 		r := eval.ScoreRetrieval(items, retrieved, cfg.TopK)
+		var pairs []eval.Pair
+		for newID, priors := range retrieved {
+			for _, prior := range priors {
+				pairs = append(pairs, eval.Pair{New: newID, Prior: prior})
+			}
+		}
+		said := make(map[eval.Pair]bool, len(written))
+		for _, w := range written {
+			said[eval.Pair{New: w[0], Prior: w[1]}] = true
+		}
+		l := eval.ScoreLinks(items, pairs, said)
+		t := p.totals
 		out := evalOutput{
 			Events: len(items), Queries: r.Queries, K: cfg.TopK,
 			RecallAtK: r.RecallAtK, HitAtK: r.HitAtK,
-			Embedder: embedder.Model(),
+			Link:             evalLink{Precision: l.Precision, Recall: l.Recall, F1: l.F1, ScoredPairs: l.ScoredPairs},
+			RelationsWritten: len(written), LLMCalls: t.Calls, TokensIn: t.TokensIn, TokensOut: t.TokensOut,
+			Embedder: model, Classifier: p.classifier.Model(),
 		}
+		fmt.Fprintf(inv.stdout, "eval: link precision %.3f, recall %.3f, f1 %.3f over %d scored pairs; %d relations, %d model calls\n",
+			l.Precision, l.Recall, l.F1, l.ScoredPairs, out.RelationsWritten, out.LLMCalls)
 		fmt.Fprintf(inv.stdout, "eval: %d events, %d queries: recall@%d %.3f, hit@%d %.3f with %s in %.1fs\n",
 			out.Events, out.Queries, out.K, out.RecallAtK, out.K, out.HitAtK, out.Embedder, time.Since(start).Seconds())
 		if *asJSON {

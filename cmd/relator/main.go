@@ -46,6 +46,7 @@ func commands() []command {
 		{"migrate", "", "apply the embedded schema migrations", migrateCmd},
 		{"import", "FILE|-", "upsert events from event JSONL (- reads stdin)", importCmd},
 		{"run", "", "one pass: embed what is pending, analyse what is pending, write pending relations", runCmd},
+		{"show", "EVENT_ID", "print one event with its related events from both directions", showCmd},
 		{"eval", "--events FILE [--k K] [--json]", "measure retrieval and linking quality on a story-labelled event file", evalCmd},
 	}
 }

@@ -6,6 +6,7 @@ import (
 
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/relator/relator/analyzer"
 	"github.com/relator/relator/config"
 	"github.com/relator/relator/embeddings"
 	"github.com/relator/relator/internal/openaiclient"
@@ -26,6 +27,20 @@ func newEmbedder(cfg config.Config, log *slog.Logger) (embeddings.Embedder, erro
 		return nil, fmt.Errorf("embedder: %w", err)
 	}
 	return e, nil
+}
+
+// newClassifier builds the classifier the configuration selects: the
+// offline rules unless an API key (or RELATOR_CLASSIFIER=openai) says
+// otherwise.
+func newClassifier(cfg config.Config, log *slog.Logger) (analyzer.Classifier, error) {
+	if cfg.ClassifierProvider() == config.Offline {
+		return analyzer.NewOffline(analyzer.OfflineOptions{}), nil
+	}
+	c, err := analyzer.NewOpenAI(newOpenAIClient(cfg, log), analyzer.OpenAIOptions{Model: cfg.ChatModel, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("classifier: %w", err)
+	}
+	return c, nil
 }
 
 func newOpenAIClient(cfg config.Config, log *slog.Logger) *openai.Client {

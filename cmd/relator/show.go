@@ -1,0 +1,146 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/relator/relator/analyzer"
+	"github.com/relator/relator/events"
+	"github.com/relator/relator/internal/db"
+)
+
+func showCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
+	most := fs.Bool("most-related", false, "show the event with the most relations instead of EVENT_ID")
+	return func(ctx context.Context, inv invocation) error {
+		if (*most && len(inv.args) != 0) || (!*most && len(inv.args) != 1) {
+			return usageError{"show takes one EVENT_ID (the event's source id), or --most-related"}
+		}
+		pool, err := db.Open(ctx, inv.cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		defer pool.Close()
+		id := ""
+		if *most {
+			if id, err = analyzer.MostRelated(ctx, pool); err != nil {
+				return err
+			}
+		} else {
+			id = inv.args[0]
+		}
+		ev, err := events.BySourceID(ctx, pool, id)
+		if err != nil {
+			return err
+		}
+		rels, err := analyzer.Of(ctx, pool, ev.ID)
+		if err != nil {
+			return err
+		}
+		ids := []int64{ev.ID}
+		for _, r := range rels {
+			ids = append(ids, r.NewEventID, r.PriorEventID)
+		}
+		others, err := events.ByIDs(ctx, pool, ids)
+		if err != nil {
+			return err
+		}
+		printEvent(inv.stdout, ev, rels, others)
+		return nil
+	}
+}
+
+// printEvent prints an event the way the seed shows one: headline, Summary,
+// Full Content, Sources (N), Actor Responses, Related Events (N).
+func printEvent(w io.Writer, ev events.Event, rels []analyzer.Stored, byID map[int64]events.Event) {
+	fmt.Fprintln(w, ev.Headline())
+	fmt.Fprintf(w, "%s · %s\n", ev.SourceID, ev.OccurredAt.Format("2006-01-02 15:04 MST"))
+	fmt.Fprintln(w, "Summary")
+	if ev.Summary != "" {
+		fmt.Fprintln(w, ev.Summary)
+	}
+	fmt.Fprintln(w, "Full Content")
+	if ev.Content != "" {
+		fmt.Fprintln(w, ev.Content)
+	}
+	fmt.Fprintf(w, "Sources (%d)\n", len(ev.Sources))
+	for _, s := range ev.Sources {
+		if s.Title != "" {
+			fmt.Fprintf(w, "%s — %s\n", s.Title, s.URL)
+		} else {
+			fmt.Fprintln(w, s.URL)
+		}
+	}
+	fmt.Fprintln(w, "Actor Responses")
+	var silent []string
+	for _, a := range ev.Actors {
+		if a.Response != "" {
+			fmt.Fprintf(w, "%s: %s\n", a.Name, a.Response)
+		} else {
+			silent = append(silent, a.Name)
+		}
+	}
+	if len(silent) > 0 {
+		fmt.Fprintf(w, "(no response recorded: %s)\n", strings.Join(silent, "; "))
+	}
+	fmt.Fprintf(w, "Related Events (%d)\n", len(rels))
+	for _, r := range rels {
+		newEv, prior := byID[r.NewEventID], byID[r.PriorEventID]
+		direction := "earlier event → this event"
+		if r.PriorEventID == ev.ID {
+			direction = "this event → later event"
+		}
+		fmt.Fprintf(w, "[%s] %s, confidence %.2f · %s · %s, prompt %s\n", r.Status, r.Type, r.Confidence, direction, r.Model, r.PromptVersion)
+		fmt.Fprintf(w, "%q\n", annotate(r.Rationale, r.CandidateNumber, prior, newEv, ev.ID))
+	}
+}
+
+var (
+	eventRef    = regexp.MustCompile(`\bEvent (\d+)\b`)
+	newEventRef = regexp.MustCompile(`(?i)\bthe New Event\b`)
+)
+
+// annotate puts beside the first "Event N" (the relation's own number) and
+// the first "the New Event" of a rationale which event each means, so a
+// reader can follow it: [id, date, headline], or [this event].
+func annotate(rationale string, number int, prior, newEv events.Event, this int64) string {
+	label := func(e events.Event) string {
+		if e.ID == this {
+			return " [this event]"
+		}
+		return fmt.Sprintf(" [%s, %s: %s]", e.SourceID, e.OccurredAt.Format("2006-01-02"), shorten(e.Headline(), 60))
+	}
+	done := false
+	out := eventRef.ReplaceAllStringFunc(rationale, func(m string) string {
+		n, _ := strconv.Atoi(m[len("Event "):])
+		if done || n != number {
+			return m
+		}
+		done = true
+		return m + label(prior)
+	})
+	done = false
+	return newEventRef.ReplaceAllStringFunc(out, func(m string) string {
+		if done {
+			return m
+		}
+		done = true
+		return m + label(newEv)
+	})
+}
+
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	cut := string(r[:n])
+	if i := strings.LastIndex(cut, " "); i > n/2 {
+		cut = cut[:i]
+	}
+	return cut + "…"
+}
