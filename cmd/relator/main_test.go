@@ -44,7 +44,8 @@ func TestImportRunAndRerunEmbedNothingNew(t *testing.T) {
 		t.Fatalf("first import: %s", out)
 	}
 	out = mustCLI(t, url, "run")
-	if !strings.Contains(out, "embedded 428 events") {
+	if !strings.Contains(out, "embedded 428 events") || !strings.Contains(out, "analysed 428 with offline-rules-v1") ||
+		strings.Contains(out, "wrote 0 relations") {
 		t.Fatalf("first run: %s", out)
 	}
 	out = mustCLI(t, url, "import", devSet)
@@ -52,8 +53,22 @@ func TestImportRunAndRerunEmbedNothingNew(t *testing.T) {
 		t.Fatalf("second import: %s", out)
 	}
 	out = mustCLI(t, url, "run")
-	if !strings.Contains(out, "embedded 0 events") {
+	if !strings.Contains(out, "embedded 0 events") || !strings.Contains(out, "analysed 0") ||
+		!strings.Contains(out, "wrote 0 relations, 0 model calls") {
 		t.Fatalf("second run: %s", out)
+	}
+
+	// The busiest event's page lists relations from both directions, each
+	// rationale naming the events it speaks of.
+	out = mustCLI(t, url, "show", "--most-related")
+	for _, want := range []string{"\nSummary\n", "\nFull Content\n", "\nSources (", "\nActor Responses\n", "\nRelated Events (",
+		"earlier event → this event", "this event → later event", "[pending]", "[this event]", "offline-rules-v1"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("show output lacks %q:\n%s", want, out)
+		}
+	}
+	if code, _, stderr := cli(t, url, "show", "no-such-event"); code != 1 || !strings.Contains(stderr, "not found") {
+		t.Errorf("show of an unknown id: exit %d, %s", code, stderr)
 	}
 }
 
@@ -106,5 +121,12 @@ func TestEvalPrintsTheContractAsLastLine(t *testing.T) {
 	}
 	if r := got["recall_at_k"].(float64); r < 0.60 {
 		t.Errorf("recall@15 = %.3f; the offline embedder must reach 0.60", r)
+	}
+	link, _ := got["link"].(map[string]any)
+	if f1, _ := link["f1"].(float64); f1 < 0.60 {
+		t.Errorf("link f1 = %v; the offline classifier must reach 0.60", link["f1"])
+	}
+	if got["llm_calls"] != 0.0 || got["relations_written"].(float64) == 0 || got["classifier"] != "offline-rules-v1" {
+		t.Errorf("offline eval: %v calls, %v relations, classifier %v", got["llm_calls"], got["relations_written"], got["classifier"])
 	}
 }
