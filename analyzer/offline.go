@@ -51,7 +51,7 @@ type OfflineOptions struct {
 // The decision uses only the similarity and the shared names because, on
 // the dev set, the time gap, the candidate's rank, the overlap of content
 // words and the similarity relative to the best candidate added nothing
-// measurable to them (see offline_quality_test.go); they inform the type
+// measurable to them (see offline_variants_test.go); they inform the type
 // and the rationale instead.
 type Offline struct {
 	threshold float64

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/relator/relator/internal/textfeat"
@@ -70,14 +71,13 @@ type cueHit struct {
 }
 
 // findCues returns the first cue of every kind found in words (the
-// lower-cased words of a text, in order); a multi-word cue ("in response
+// lower-cased words of a text, in order, and their stems); a multi-word cue ("in response
 // to") takes precedence over the single words of its kind.
-func findCues(words []string) map[cueKind]cueHit {
+func findCues(words, wordStems []string) map[cueKind]cueHit {
 	hits := map[cueKind]cueHit{}
-	stems := make([]string, len(words))
-	for i, w := range words {
-		stems[i] = textfeat.Stem(w)
-		if i > 0 && words[i-1] == "de" && stems[i] == "escal" {
+	stems := slices.Clone(wordStems)
+	for i := 1; i < len(stems); i++ {
+		if words[i-1] == "de" && stems[i] == "escal" {
 			stems[i] = "deescal" // "de-escalation" is split by the tokenizer
 		}
 	}

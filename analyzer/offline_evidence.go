@@ -18,6 +18,7 @@ type profile struct {
 	atoms map[string]bool    // NameKeys of the content words of names
 	terms map[string]bool    // content stems of the text, generic words left out
 	words []string           // lower-cased words of the text, in order
+	stems []string           // textfeat.Stem of each of words
 	cues  map[cueKind]cueHit // cue words found in the text
 }
 
@@ -89,9 +90,11 @@ func newProfile(e events.Event) profile {
 		addName(ent.Text)
 	}
 	for _, t := range textfeat.Tokenize(text) {
+		st := textfeat.Stem(t.Text)
 		p.words = append(p.words, t.Text)
+		p.stems = append(p.stems, st)
 		if textfeat.IsContent(t) && !t.Numeric && !textfeat.IsGeneric(t.Text) {
-			p.terms[textfeat.Stem(t.Text)] = true
+			p.terms[st] = true
 		}
 		if (t.Capitalized && !t.SentenceStart) || t.Acronym {
 			if !textfeat.IsGeneric(t.Text) && textfeat.IsContent(t) {
@@ -99,7 +102,7 @@ func newProfile(e events.Event) profile {
 			}
 		}
 	}
-	p.cues = findCues(p.words)
+	p.cues = findCues(p.words, p.stems)
 	return p
 }
 

@@ -235,15 +235,15 @@ func TestQuote(t *testing.T) {
 }
 
 func TestFindCues(t *testing.T) {
-	words := func(s string) []string { return newProfile(events.Event{Summary: s}).words }
-	c := findCues(words("Both sides call for de-escalation and talks."))
+	cues := func(s string) map[cueKind]cueHit { return newProfile(events.Event{Summary: s}).cues }
+	c := cues("Both sides call for de-escalation and talks.")
 	if _, ok := c[cueEscalation]; ok {
 		t.Errorf("de-escalation read as escalation: %+v", c)
 	}
 	if h, ok := c[cueDeEscalation]; !ok || h.word != "escalation" {
 		t.Errorf("de-escalation cue: %+v", c)
 	}
-	c = findCues(words("Rebels continue to shell the city in response to the raid."))
+	c = cues("Rebels continue to shell the city in response to the raid.")
 	if c[cueContinuation].word != "continue" || c[cueEscalation].word != "shell" || c[cueResponse].word != "in response to" {
 		t.Errorf("cues: %+v", c)
 	}

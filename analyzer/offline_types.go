@@ -99,7 +99,7 @@ func aimsAt(h cueHit, newP, candP profile) bool {
 		if lo+i == h.at || textfeat.IsStopWord(w) || textfeat.IsGeneric(w) {
 			continue
 		}
-		if candP.terms[textfeat.Stem(w)] && !candP.atoms[textfeat.NameKey(w)] {
+		if candP.terms[newP.stems[lo+i]] && !candP.atoms[textfeat.NameKey(w)] {
 			return true
 		}
 	}
@@ -118,11 +118,12 @@ func causeCue(newP, candP profile) (string, bool) {
 		}
 		matches := 0
 		end := min(len(newP.words), i+n+causeWindow)
-		for _, w := range newP.words[i+n : end] {
+		for j := i + n; j < end; j++ {
+			w := newP.words[j]
 			if textfeat.IsStopWord(w) || textfeat.IsGeneric(w) {
 				continue
 			}
-			if candP.terms[textfeat.Stem(w)] || candP.atoms[textfeat.NameKey(w)] {
+			if candP.terms[newP.stems[j]] || candP.atoms[textfeat.NameKey(w)] {
 				matches++
 			}
 		}
