@@ -145,7 +145,7 @@ func Analyze(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Options
 					mu.Unlock()
 					return fail(gctx, pool, k, cl, err)
 				}
-				inserted, err := finish(gctx, pool, k, cl, opts.RunID, rels)
+				inserted, err := finish(gctx, pool, k, cl, opts.RunID, result, rels)
 				if err != nil {
 					return err
 				}

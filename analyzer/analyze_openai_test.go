@@ -124,6 +124,16 @@ func TestAnalyzeThroughTheChatAPI(t *testing.T) {
 		t.Fatalf("relations for new events %v; want b and c", got)
 	}
 
+	// Each event's usage is recorded with its analysis.
+	var usage string
+	if err := pool.QueryRow(ctx, `SELECT string_agg(format('%s:%s/%s/%s/%s', e.source_id, a.llm_calls, a.tokens_in, a.tokens_out, a.invalid), ' '
+		ORDER BY e.source_id) FROM event_analyses a JOIN events e ON e.id = a.event_id`).Scan(&usage); err != nil {
+		t.Fatal(err)
+	}
+	if usage != "a:0/0/0/0 b:2/2000/100/0 c:2/2000/100/0" {
+		t.Fatalf("recorded usage %q", usage)
+	}
+
 	// A second pass asks nothing.
 	st, err = analyzer.Analyze(ctx, pool, c, analyzer.Options{EmbeddingModel: e.Model()})
 	if err != nil || st.Calls != 0 || st.Written != 0 || calls.Load() != 5 {

@@ -87,7 +87,7 @@ type written struct {
 // finish stores an event's relations and marks its analysis done, in one
 // transaction. A relation already stored for the same pair, model and prompt
 // version is left as it is: reruns never touch what reviewers see.
-func finish(ctx context.Context, pool *pgxpool.Pool, k key, c claim, runID int64, rels []written) (int, error) {
+func finish(ctx context.Context, pool *pgxpool.Pool, k key, c claim, runID int64, res Result, rels []written) (int, error) {
 	var inserted int
 	var run any // NULL outside a recorded run
 	if runID != 0 {
@@ -109,9 +109,10 @@ func finish(ctx context.Context, pool *pgxpool.Pool, k key, c claim, runID int64
 		}
 		batch.Queue(`
 			UPDATE event_analyses SET status = 'done', event_hash = $4, relations = $5, analysed_at = now(),
-			       lease_until = NULL, last_error = NULL, updated_at = now()
+			       lease_until = NULL, last_error = NULL, updated_at = now(),
+			       llm_calls = $6, tokens_in = $7, tokens_out = $8, invalid = $9
 			 WHERE event_id = $1 AND model = $2 AND prompt_version = $3`,
-			c.eventID, k.model, k.promptVersion, c.hash, len(rels))
+			c.eventID, k.model, k.promptVersion, c.hash, len(rels), res.Calls, res.TokensIn, res.TokensOut, res.Invalid)
 		return tx.SendBatch(ctx, batch).Close()
 	})
 	if err != nil {

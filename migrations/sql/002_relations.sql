@@ -46,3 +46,11 @@ CREATE TABLE relations (
 
 CREATE INDEX relations_prior_idx ON relations (prior_event_id);
 CREATE INDEX relations_pending_idx ON relations (created_at) WHERE status = 'pending';
+
+-- What each event's analysis cost: model calls (1, or 2 with the repair
+-- retry), their token usage, and the items dropped as invalid.
+ALTER TABLE event_analyses
+    ADD COLUMN llm_calls  int NOT NULL DEFAULT 0,
+    ADD COLUMN tokens_in  int NOT NULL DEFAULT 0,
+    ADD COLUMN tokens_out int NOT NULL DEFAULT 0,
+    ADD COLUMN invalid    int NOT NULL DEFAULT 0;
