@@ -47,6 +47,7 @@ func commands() []command {
 		{"import", "FILE|-", "upsert events from event JSONL (- reads stdin)", importCmd},
 		{"run", "", "one pass: embed what is pending, analyse what is pending, write pending relations", runCmd},
 		{"show", "EVENT_ID", "print one event with its related events from both directions", showCmd},
+		{"review", "list | approve ID… | reject ID…", "list relations awaiting review, approve or reject them", reviewCmd},
 		{"eval", "--events FILE [--k K] [--json]", "measure retrieval and linking quality on a story-labelled event file", evalCmd},
 	}
 }
