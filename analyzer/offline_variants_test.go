@@ -4,6 +4,9 @@ import (
 	"math"
 	"os"
 	"testing"
+
+	"github.com/relator/relator/internal/devset"
+	"github.com/relator/relator/internal/eval"
 )
 
 // TestOfflineLinkVariants measures alternatives to the offline classifier's
@@ -15,7 +18,7 @@ func TestOfflineLinkVariants(t *testing.T) {
 	if os.Getenv("RELATOR_VARIANTS") == "" {
 		t.Skip("set RELATOR_VARIANTS=1 to measure the variants")
 	}
-	evs := loadDevSet(t)
+	evs := devset.Events(t)
 	rs := retrieveAll(t, evs)
 	type pair struct {
 		ev      evidence
@@ -24,20 +27,21 @@ func TestOfflineLinkVariants(t *testing.T) {
 	var pairs []pair
 	for _, r := range rs {
 		ne := evs[r.newIdx]
-		if ne.story == "" {
+		story := devset.Story(ne)
+		if story == "" {
 			continue
 		}
-		newP := newProfile(ne.event)
+		newP := newProfile(ne)
 		top := math.Inf(-1)
 		for _, c := range r.candidates {
 			top = math.Max(top, c.Similarity)
 		}
-		for n, c := range r.candidates {
-			cs := evs[r.candIdx[n]].story
+		for _, c := range r.candidates {
+			cs := devset.Story(c.Event)
 			if cs == "" {
 				continue
 			}
-			pairs = append(pairs, pair{gather(newP, ne.event, c, newProfile(c.Event), top), cs == ne.story})
+			pairs = append(pairs, pair{gather(newP, ne, c, newProfile(c.Event), top), cs == story})
 		}
 	}
 	shared := func(ev evidence) float64 { return float64(min(len(ev.shared), maxSharedNames)) }
@@ -60,27 +64,17 @@ func TestOfflineLinkVariants(t *testing.T) {
 		{"chosen + cosine/best", func(ev evidence) float64 { return relatedness(ev) + ev.sim/ev.topSim }},
 	}
 	for _, v := range variants {
-		best, bestT := linkScore{}, 0.0
+		best, bestT := eval.LinkCounts{}, 0.0
 		for i := 0; i <= 400; i++ {
 			thr := -1 + float64(i)*0.02
-			var s linkScore
+			var s eval.LinkCounts
 			for _, p := range pairs {
-				decided := v.score(p.ev) >= thr
-				switch {
-				case decided && p.related:
-					s.TP++
-				case decided:
-					s.FP++
-				case p.related:
-					s.FN++
-				}
+				s.Add(v.score(p.ev) >= thr, p.related)
 			}
-			s.Scored = len(pairs)
-			s = s.finish()
-			if s.F1 > best.F1 {
+			if s.F1() > best.F1() {
 				best, bestT = s, thr
 			}
 		}
-		t.Logf("%-34s best threshold %5.2f: %v", v.name, bestT, best)
+		t.Logf("%-34s best threshold %5.2f: %s", v.name, bestT, linkString(best))
 	}
 }

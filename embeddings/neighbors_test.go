@@ -2,9 +2,7 @@ package embeddings_test
 
 import (
 	"context"
-	"math"
 	"slices"
-	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -14,17 +12,13 @@ import (
 
 	"github.com/relator/relator/embeddings"
 	"github.com/relator/relator/events"
+	"github.com/relator/relator/internal/devset"
 	"github.com/relator/relator/internal/pgtest"
 )
 
-type stored struct {
-	id  int64
-	sid string
-	at  time.Time
-	vec []float32
-}
-
-func loadVectors(t *testing.T, pool *pgxpool.Pool, model string) []stored {
+// loadVectors returns the events with a vector of model, in prior order,
+// and their vectors.
+func loadVectors(t *testing.T, pool *pgxpool.Pool, model string) ([]events.Event, [][]float32) {
 	t.Helper()
 	rows, err := pool.Query(context.Background(),
 		`SELECT event_id, source_id, occurred_at, embedding FROM embeddings WHERE model = $1 ORDER BY occurred_at, source_id`, model)
@@ -32,27 +26,18 @@ func loadVectors(t *testing.T, pool *pgxpool.Pool, model string) []stored {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	var out []stored
+	var evs []events.Event
+	var vecs [][]float32
 	for rows.Next() {
-		var s stored
+		var e events.Event
 		var v pgvector.Vector
-		if err := rows.Scan(&s.id, &s.sid, &s.at, &v); err != nil {
+		if err := rows.Scan(&e.ID, &e.SourceID, &e.OccurredAt, &v); err != nil {
 			t.Fatal(err)
 		}
-		s.vec = v.Slice()
-		out = append(out, s)
+		evs = append(evs, e)
+		vecs = append(vecs, v.Slice())
 	}
-	return out
-}
-
-func cosine(a, b []float32) float64 {
-	var dot, na, nb float64
-	for i := range a {
-		dot += float64(a[i]) * float64(b[i])
-		na += float64(a[i]) * float64(a[i])
-		nb += float64(b[i]) * float64(b[i])
-	}
-	return dot / math.Sqrt(na*nb)
+	return evs, vecs
 }
 
 // TestNeighborsArePriorsAndMatchExactSearch checks every event of the dev
@@ -61,40 +46,39 @@ func cosine(a, b []float32) float64 {
 func TestNeighborsArePriorsAndMatchExactSearch(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.New(t)
-	importFile(t, pool, devSet)
+	importFile(t, pool, devset.Path)
 	e := embeddings.NewOffline(embeddings.OfflineOptions{})
 	if _, err := embeddings.Embed(ctx, pool, e, embeddings.StepOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	all := loadVectors(t, pool, e.Model())
+	all, vecs := loadVectors(t, pool, e.Model())
 	const k = 15
 	var agree, total int
 	for i, q := range all {
-		got, err := embeddings.Neighbors(ctx, pool, e.Model(), q.id, embeddings.SearchOptions{K: k})
+		got, err := embeddings.Neighbors(ctx, pool, e.Model(), q.ID, embeddings.SearchOptions{K: k})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(got) != min(k, i) {
-			t.Fatalf("event %s (%d priors): %d neighbors", q.sid, i, len(got))
+			t.Fatalf("event %s (%d priors): %d neighbors", q.SourceID, i, len(got))
 		}
 		prior := map[int64]bool{}
 		for _, p := range all[:i] {
-			prior[p.id] = true
+			prior[p.ID] = true
 		}
 		for _, n := range got {
 			if !prior[n.EventID] {
-				t.Fatalf("event %s: neighbor %d is not a prior", q.sid, n.EventID)
+				t.Fatalf("event %s: neighbor %d is not a prior", q.SourceID, n.EventID)
 			}
 		}
-		// Exact top-60 pool in Go, reranked the same way.
-		exact := make([]embeddings.Neighbor, 0, i)
-		for _, p := range all[:i] {
-			exact = append(exact, embeddings.Neighbor{EventID: p.id, OccurredAt: p.at, Similarity: cosine(q.vec, p.vec)})
+		// The exact top-P pool in Go, with database ids (Rerank's last tie
+		// breaker), reranked the same way.
+		exact := devset.ExactPriors(vecs, all, i, devset.PoolSize(k))
+		for j, n := range exact {
+			exact[j].EventID = all[n.EventID].ID
 		}
-		sort.SliceStable(exact, func(a, b int) bool { return exact[a].Similarity > exact[b].Similarity })
-		exact = embeddings.Rerank(q.at, exact[:min(60, len(exact))], k)
 		want := map[int64]bool{}
-		for _, n := range exact {
+		for _, n := range embeddings.Rerank(q.OccurredAt, exact, k) {
 			want[n.EventID] = true
 		}
 		for _, n := range got {

@@ -1,4 +1,4 @@
-package embeddings
+package embeddings_test
 
 import (
 	"context"
@@ -6,9 +6,12 @@ import (
 	"math"
 	"strings"
 	"testing"
+
+	"github.com/relator/relator/embeddings"
+	"github.com/relator/relator/internal/devset"
 )
 
-func embedOne(t testing.TB, e *Offline, text string) []float32 {
+func embedOne(t testing.TB, e *embeddings.Offline, text string) []float32 {
 	t.Helper()
 	vs, err := e.Embed(context.Background(), []string{text})
 	if err != nil {
@@ -28,28 +31,28 @@ func norm(v []float32) float64 {
 	return math.Sqrt(s)
 }
 
-var sampleText = Text(Document{
+var sampleText = embeddings.Text(embeddings.Document{
 	Summary: "Hungarian riot police and migrants clash at the now-closed border crossing near Horgos.",
 	Actors:  []string{"Riot police", "Horgos", "Hungary"},
 })
 
 func TestOfflineModelAndDimensions(t *testing.T) {
-	if got := NewOffline(OfflineOptions{}).Model(); got != "offline-hash-v1-1024" {
+	if got := embeddings.NewOffline(embeddings.OfflineOptions{}).Model(); got != "offline-hash-v1-1024" {
 		t.Errorf("default Model() = %q", got)
 	}
-	e := NewOffline(OfflineOptions{Dimensions: 256})
+	e := embeddings.NewOffline(embeddings.OfflineOptions{Dimensions: 256})
 	if e.Dimensions() != 256 || e.Model() != "offline-hash-v1-256" {
 		t.Errorf("Dimensions() = %d, Model() = %q", e.Dimensions(), e.Model())
 	}
-	var _ Embedder = e
+	var _ embeddings.Embedder = e
 }
 
 func TestOfflineDeterministic(t *testing.T) {
-	a := embedOne(t, NewOffline(OfflineOptions{}), sampleText)
+	a := embedOne(t, embeddings.NewOffline(embeddings.OfflineOptions{}), sampleText)
 	for range 20 {
 		// A new embedder each time: nothing may depend on process state,
 		// map order or a random seed.
-		b := embedOne(t, NewOffline(OfflineOptions{}), sampleText)
+		b := embedOne(t, embeddings.NewOffline(embeddings.OfflineOptions{}), sampleText)
 		for i := range a {
 			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
 				t.Fatalf("component %d differs between runs: %v vs %v", i, a[i], b[i])
@@ -62,7 +65,7 @@ func TestOfflineDeterministic(t *testing.T) {
 // of the algorithm (which would silently mix vector spaces under one Model
 // name) fails here and prompts a version bump.
 func TestOfflineFixedVector(t *testing.T) {
-	v := embedOne(t, NewOffline(OfflineOptions{Dimensions: 64}), "Earthquake strikes Chile.")
+	v := embedOne(t, embeddings.NewOffline(embeddings.OfflineOptions{Dimensions: 64}), "Earthquake strikes Chile.")
 	var nonzero int
 	for _, x := range v {
 		if x != 0 {
@@ -84,7 +87,7 @@ func TestOfflineFixedVector(t *testing.T) {
 }
 
 func TestOfflineUnitNorm(t *testing.T) {
-	e := NewOffline(OfflineOptions{})
+	e := embeddings.NewOffline(embeddings.OfflineOptions{})
 	for _, text := range []string{sampleText, "Obama", strings.Repeat("war ", 1000), "Ёлка Москва 北京 2015"} {
 		if n := norm(embedOne(t, e, text)); math.Abs(n-1) > 1e-5 {
 			t.Errorf("norm of %.20q = %v, want 1", text, n)
@@ -93,7 +96,7 @@ func TestOfflineUnitNorm(t *testing.T) {
 }
 
 func TestOfflineEmptyText(t *testing.T) {
-	e := NewOffline(OfflineOptions{})
+	e := embeddings.NewOffline(embeddings.OfflineOptions{})
 	for _, text := range []string{"", "   ", "\n\n", "the of and", "Actors: "} {
 		v := embedOne(t, e, text)
 		if n := norm(v); n != 0 {
@@ -107,24 +110,24 @@ func TestOfflineEmptyText(t *testing.T) {
 }
 
 func TestOfflineSimilarCloserThanUnrelated(t *testing.T) {
-	e := NewOffline(OfflineOptions{})
-	cases := []struct{ a, near, far Document }{{
-		a:    Document{Summary: "Croatia closes seven of eight border crossings with Serbia as migrants keep arriving.", Actors: []string{"Croatia", "Serbia"}},
-		near: Document{Summary: "Thousands of migrants reach the Croatian border after Hungary sealed its frontier with Serbia.", Actors: []string{"Croatia", "Hungary", "Serbia"}},
-		far:  Document{Summary: "The central bank raises interest rates by a quarter point to curb inflation.", Actors: []string{"Central bank"}},
+	e := embeddings.NewOffline(embeddings.OfflineOptions{})
+	cases := []struct{ a, near, far embeddings.Document }{{
+		a:    embeddings.Document{Summary: "Croatia closes seven of eight border crossings with Serbia as migrants keep arriving.", Actors: []string{"Croatia", "Serbia"}},
+		near: embeddings.Document{Summary: "Thousands of migrants reach the Croatian border after Hungary sealed its frontier with Serbia.", Actors: []string{"Croatia", "Hungary", "Serbia"}},
+		far:  embeddings.Document{Summary: "The central bank raises interest rates by a quarter point to curb inflation.", Actors: []string{"Central bank"}},
 	}, {
-		a:    Document{Summary: "Volkswagen admits it fitted diesel cars with software to cheat emissions tests."},
-		near: Document{Summary: "Volkswagen's chief executive resigns over the diesel emissions scandal.", Actors: []string{"Volkswagen"}},
-		far:  Document{Summary: "A typhoon makes landfall in Taiwan, killing two people.", Actors: []string{"Taiwan"}},
+		a:    embeddings.Document{Summary: "Volkswagen admits it fitted diesel cars with software to cheat emissions tests."},
+		near: embeddings.Document{Summary: "Volkswagen's chief executive resigns over the diesel emissions scandal.", Actors: []string{"Volkswagen"}},
+		far:  embeddings.Document{Summary: "A typhoon makes landfall in Taiwan, killing two people.", Actors: []string{"Taiwan"}},
 	}, {
 		// Morphology: only demonym and country name are shared.
-		a:    Document{Summary: "Syrian refugees reach Greece."},
-		near: Document{Summary: "Airstrikes hit rebel positions in Syria."},
-		far:  Document{Summary: "Airstrikes hit rebel positions in Peru."},
+		a:    embeddings.Document{Summary: "Syrian refugees reach Greece."},
+		near: embeddings.Document{Summary: "Airstrikes hit rebel positions in Syria."},
+		far:  embeddings.Document{Summary: "Airstrikes hit rebel positions in Peru."},
 	}}
 	for i, c := range cases {
-		va := embedOne(t, e, Text(c.a))
-		near, far := cosine(va, embedOne(t, e, Text(c.near))), cosine(va, embedOne(t, e, Text(c.far)))
+		va := embedOne(t, e, embeddings.Text(c.a))
+		near, far := devset.Cosine(va, embedOne(t, e, embeddings.Text(c.near))), devset.Cosine(va, embedOne(t, e, embeddings.Text(c.far)))
 		if near <= far {
 			t.Errorf("case %d: similar text at %.3f, unrelated at %.3f", i, near, far)
 		}
@@ -132,8 +135,8 @@ func TestOfflineSimilarCloserThanUnrelated(t *testing.T) {
 }
 
 func TestOfflineIdenticalTextsMatch(t *testing.T) {
-	e := NewOffline(OfflineOptions{})
-	if s := cosine(embedOne(t, e, sampleText), embedOne(t, e, sampleText)); math.Abs(s-1) > 1e-6 {
+	e := embeddings.NewOffline(embeddings.OfflineOptions{})
+	if s := devset.Cosine(embedOne(t, e, sampleText), embedOne(t, e, sampleText)); math.Abs(s-1) > 1e-6 {
 		t.Errorf("self-similarity %v", s)
 	}
 }
@@ -141,7 +144,7 @@ func TestOfflineIdenticalTextsMatch(t *testing.T) {
 func TestOfflineCanceled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, err := NewOffline(OfflineOptions{}).Embed(ctx, []string{"x"})
+	_, err := embeddings.NewOffline(embeddings.OfflineOptions{}).Embed(ctx, []string{"x"})
 	if !errors.Is(err, context.Canceled) {
 		t.Errorf("Embed with a canceled context: %v, want context.Canceled", err)
 	}
@@ -150,8 +153,8 @@ func TestOfflineCanceled(t *testing.T) {
 // BenchmarkOfflineEmbed measures one typical event text (summary and actors
 // line, ~30 words) per op.
 func BenchmarkOfflineEmbed(b *testing.B) {
-	e := NewOffline(OfflineOptions{})
-	text := Text(Document{
+	e := embeddings.NewOffline(embeddings.OfflineOptions{})
+	text := embeddings.Text(embeddings.Document{
 		Summary: "Hungary's parliament passes a law allowing the Hungarian military to help handle the migrant crisis at its borders with Serbia and Croatia, including the right to use rubber bullets and tear gas.",
 		Actors:  []string{"Serbia", "Croatia", "Hungary", "Tear gas", "Hungarian Defence Force"},
 	})

@@ -31,11 +31,47 @@ type Link struct {
 	ScoredPairs           int
 }
 
+// RetrievalCounts are the counts behind Retrieval's figures.
+type RetrievalCounts struct {
+	Queries    int // items with a story and at least one related prior
+	Found      int // Σ|top-k ∩ related priors|
+	Possible   int // Σ min(k, |related priors|)
+	HitQueries int // queries with at least one related prior in the top k
+}
+
+// Recall is recall@k, unrounded: Found / Possible (0 without queries).
+func (c RetrievalCounts) Recall() float64 {
+	if c.Possible == 0 {
+		return 0
+	}
+	return float64(c.Found) / float64(c.Possible)
+}
+
+// Hit is hit@k, unrounded: HitQueries / Queries (0 without queries).
+func (c RetrievalCounts) Hit() float64 {
+	if c.Queries == 0 {
+		return 0
+	}
+	return float64(c.HitQueries) / float64(c.Queries)
+}
+
+// Retrieval is the figures as the eval output reports them, rounded to three
+// decimals.
+func (c RetrievalCounts) Retrieval() Retrieval {
+	return Retrieval{Queries: c.Queries, RecallAtK: round3(c.Recall()), HitAtK: round3(c.Hit())}
+}
+
 // ScoreRetrieval computes recall@k and hit@k. A query is an item with a
 // story and at least one related prior (same story, earlier in
 // (occurred_at, id) order); retrieved maps an id to its retrieved priors.
 // recall@k = Σ|top-k ∩ related priors| / Σ min(k, |related priors|).
 func ScoreRetrieval(items []Item, retrieved map[string][]string, k int) Retrieval {
+	return CountRetrieval(items, retrieved, k).Retrieval()
+}
+
+// CountRetrieval counts what ScoreRetrieval scores, for callers that need
+// the figures unrounded.
+func CountRetrieval(items []Item, retrieved map[string][]string, k int) RetrievalCounts {
 	ordered := slices.Clone(items)
 	slices.SortStableFunc(ordered, func(a, b Item) int {
 		if c := a.OccurredAt.Compare(b.OccurredAt); c != 0 {
@@ -52,8 +88,7 @@ func ScoreRetrieval(items []Item, retrieved map[string][]string, k int) Retrieva
 			members[it.Story][it.ID] = true
 		}
 	}
-	var r Retrieval
-	var hits, possible, hitQueries int
+	var c RetrievalCounts
 	seen := map[string]int{} // story → items so far
 	for _, it := range ordered {
 		if it.Story == "" {
@@ -64,7 +99,7 @@ func ScoreRetrieval(items []Item, retrieved map[string][]string, k int) Retrieva
 		if priors == 0 {
 			continue
 		}
-		r.Queries++
+		c.Queries++
 		story := members[it.Story]
 		got := retrieved[it.ID]
 		if len(got) > k {
@@ -76,56 +111,91 @@ func ScoreRetrieval(items []Item, retrieved map[string][]string, k int) Retrieva
 				h++
 			}
 		}
-		hits += h
-		possible += min(k, priors)
+		c.Found += h
+		c.Possible += min(k, priors)
 		if h > 0 {
-			hitQueries++
+			c.HitQueries++
 		}
 	}
-	if r.Queries > 0 {
-		r.RecallAtK = round3(float64(hits) / float64(possible))
-		r.HitAtK = round3(float64(hitQueries) / float64(r.Queries))
+	return c
+}
+
+// LinkCounts are the counts behind Link's figures: "related" decisions
+// against the story labels over the scored pairs.
+type LinkCounts struct {
+	TP     int // decided related, and related
+	FP     int // decided related, but not
+	FN     int // related, but not decided so
+	Scored int // pairs in which both events have a story
+}
+
+// Add counts one scored pair: said is the decision, related the truth.
+func (c *LinkCounts) Add(said, related bool) {
+	c.Scored++
+	switch {
+	case said && related:
+		c.TP++
+	case said && !related:
+		c.FP++
+	case !said && related:
+		c.FN++
 	}
-	return r
+}
+
+// Precision is TP / (TP + FP), unrounded (0 without decisions).
+func (c LinkCounts) Precision() float64 {
+	if c.TP+c.FP == 0 {
+		return 0
+	}
+	return float64(c.TP) / float64(c.TP+c.FP)
+}
+
+// Recall is TP / (TP + FN), unrounded (0 without related pairs).
+func (c LinkCounts) Recall() float64 {
+	if c.TP+c.FN == 0 {
+		return 0
+	}
+	return float64(c.TP) / float64(c.TP+c.FN)
+}
+
+// F1 is the harmonic mean of the unrounded Precision and Recall.
+func (c LinkCounts) F1() float64 {
+	p, r := c.Precision(), c.Recall()
+	if p+r == 0 {
+		return 0
+	}
+	return 2 * p * r / (p + r)
+}
+
+// Link is the figures as the eval output reports them, rounded to three
+// decimals.
+func (c LinkCounts) Link() Link {
+	return Link{Precision: round3(c.Precision()), Recall: round3(c.Recall()), F1: round3(c.F1()), ScoredPairs: c.Scored}
 }
 
 // ScoreLinks scores written relations as "related" decisions over the
 // retrieved pairs in which both events have a story; two events are related
 // iff their stories are equal.
 func ScoreLinks(items []Item, retrieved []Pair, written map[Pair]bool) Link {
+	return CountLinks(items, retrieved, written).Link()
+}
+
+// CountLinks counts what ScoreLinks scores, for callers that need the counts
+// or the figures unrounded.
+func CountLinks(items []Item, retrieved []Pair, written map[Pair]bool) LinkCounts {
 	story := make(map[string]string, len(items))
 	for _, it := range items {
 		story[it.ID] = it.Story
 	}
-	var tp, fp, fn, scored int
+	var c LinkCounts
 	for _, p := range retrieved {
 		sn, sp := story[p.New], story[p.Prior]
 		if sn == "" || sp == "" {
 			continue
 		}
-		scored++
-		related, said := sn == sp, written[p]
-		switch {
-		case said && related:
-			tp++
-		case said && !related:
-			fp++
-		case !said && related:
-			fn++
-		}
+		c.Add(written[p], sn == sp)
 	}
-	l := Link{ScoredPairs: scored}
-	if tp+fp > 0 {
-		l.Precision = float64(tp) / float64(tp+fp)
-	}
-	if tp+fn > 0 {
-		l.Recall = float64(tp) / float64(tp+fn)
-	}
-	if l.Precision+l.Recall > 0 {
-		l.F1 = 2 * l.Precision * l.Recall / (l.Precision + l.Recall)
-	}
-	l.Precision, l.Recall, l.F1 = round3(l.Precision), round3(l.Recall), round3(l.F1)
-	return l
+	return c
 }
 
 func round3(x float64) float64 { return math.Round(x*1000) / 1000 }
