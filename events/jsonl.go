@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 )
@@ -268,4 +269,26 @@ func (e Event) ContentHash() []byte {
 	}{e.OccurredAt.UTC(), e.Title, e.Summary, e.Content, e.Actors})
 	sum := sha256.Sum256(b)
 	return sum[:]
+}
+
+// ReadFile reads every event of the event JSONL file name, in file order.
+// For files that fit in memory (evaluation sets); imports stream instead.
+func ReadFile(name string) ([]Event, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var evs []Event
+	r := NewReader(f)
+	for {
+		ev, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return evs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		evs = append(evs, ev)
+	}
 }

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"time"
 
@@ -140,24 +138,16 @@ func evalCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 
 // readLabels reads the ids, times and stories of an eval file.
 func readLabels(name string) ([]eval.Item, error) {
-	f, err := os.Open(name)
+	evs, err := events.ReadFile(name)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var items []eval.Item
-	r := events.NewReader(f)
-	for {
-		ev, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			return items, nil
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", name, err)
-		}
+	items := make([]eval.Item, len(evs))
+	for i, ev := range evs {
 		story, _ := ev.Metadata["story"].(string)
-		items = append(items, eval.Item{ID: ev.SourceID, OccurredAt: ev.OccurredAt, Story: story})
+		items[i] = eval.Item{ID: ev.SourceID, OccurredAt: ev.OccurredAt, Story: story}
 	}
+	return items, nil
 }
 
 // retrieveAll runs the retrieval for every event and returns, by source id,

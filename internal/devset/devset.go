@@ -12,11 +12,8 @@ package devset
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"math"
-	"os"
 	"sort"
 	"testing"
 	"time"
@@ -49,23 +46,12 @@ func Events(tb testing.TB) []events.Event {
 // position in the file, as a fresh import would number it; its story label
 // is in Metadata (see Story).
 func Load(path string) ([]events.Event, error) {
-	f, err := os.Open(path)
+	evs, err := events.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	var evs []events.Event
-	r := events.NewReader(f)
-	for {
-		ev, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		ev.ID = int64(len(evs) + 1)
-		evs = append(evs, ev)
+	for i := range evs {
+		evs[i].ID = int64(i + 1)
 	}
 	sort.SliceStable(evs, func(i, j int) bool {
 		if !evs[i].OccurredAt.Equal(evs[j].OccurredAt) {
