@@ -142,6 +142,9 @@ func Analyze(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Options
 					done[i] = true
 					mu.Lock()
 					stats.Failed++
+					stats.Calls += result.Calls
+					stats.TokensIn += result.TokensIn
+					stats.TokensOut += result.TokensOut
 					mu.Unlock()
 					return fail(gctx, pool, k, cl, err)
 				}
@@ -208,7 +211,8 @@ func analyseOne(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Opti
 	}
 	result, err := c.Classify(ctx, newEvent, cands)
 	if err != nil {
-		return Result{}, nil, fmt.Errorf("classify event %s: %w", newEvent.SourceID, err)
+		// The result still counts the calls and tokens the failure cost.
+		return result, nil, fmt.Errorf("event %s: %w", newEvent.SourceID, err)
 	}
 	// The classifiers validate; this is the last line of defence before the
 	// database, since nothing invalid may ever be written.
