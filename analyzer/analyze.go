@@ -220,7 +220,7 @@ func analyseOne(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Opti
 	seen := map[int]bool{}
 	for _, r := range result.Relations {
 		if r.Number < 1 || r.Number > len(cands) || seen[r.Number] || !r.Type.Valid() ||
-			!(r.Confidence >= 0 && r.Confidence <= 1) || r.Rationale == "" || cands[r.Number-1].Event.ID == newEvent.ID {
+			validConfidence(r.Confidence) != nil || r.Rationale == "" || cands[r.Number-1].Event.ID == newEvent.ID {
 			result.Invalid++
 			continue
 		}

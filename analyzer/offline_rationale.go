@@ -106,7 +106,7 @@ func quote(e events.Event) string {
 	if i := sentenceEnd(s); i > 0 {
 		s = s[:i]
 	}
-	s = shorten(s, quoteLimit)
+	s = textfeat.Shorten(s, quoteLimit)
 	s = strings.TrimRight(s, ".!?;:, ")
 	return lowerFirst(s)
 }
@@ -138,28 +138,6 @@ func sentenceEnd(s string) int {
 		}
 	}
 	return -1
-}
-
-// shorten cuts s to at most limit characters at a word boundary, marking
-// the cut with an ellipsis.
-func shorten(s string, limit int) string {
-	if utf8.RuneCountInString(s) <= limit {
-		return s
-	}
-	cut := 0
-	for i := range s {
-		if utf8.RuneCountInString(s[:i]) > limit-1 {
-			break
-		}
-		if s[i] == ' ' {
-			cut = i
-		}
-	}
-	if cut == 0 {
-		r := []rune(s)
-		return string(r[:limit-1]) + "…"
-	}
-	return strings.TrimRight(s[:cut], ".,;:!? ") + "…"
 }
 
 // lowerFirst lower-cases the first letter of s when its first word is

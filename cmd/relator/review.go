@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/relator/relator/internal/db"
+	"github.com/relator/relator/internal/textfeat"
 	"github.com/relator/relator/review"
 )
 
@@ -44,8 +45,8 @@ func reviewCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			for _, it := range items {
 				fmt.Fprintf(inv.stdout, "#%d [%s] %s %.2f · %s %s → %s %s · %s\n", it.ID, it.Status, it.Type, it.Confidence,
 					it.Prior.SourceID, it.Prior.OccurredAt.Format("2006-01-02"), it.New.SourceID, it.New.OccurredAt.Format("2006-01-02"), it.Model)
-				fmt.Fprintf(inv.stdout, "    Event %d: %s\n    New Event: %s\n    %s\n", it.Number, shorten(it.Prior.Headline, 100),
-					shorten(it.New.Headline, 100), it.Rationale)
+				fmt.Fprintf(inv.stdout, "    Event %d: %s\n    New Event: %s\n    %s\n", it.Number, textfeat.Shorten(it.Prior.Headline, 100),
+					textfeat.Shorten(it.New.Headline, 100), it.Rationale)
 				if it.ReviewedBy != "" {
 					fmt.Fprintf(inv.stdout, "    reviewed by %s at %s %s\n", it.ReviewedBy, it.ReviewedAt.Format("2006-01-02 15:04"), it.Note)
 				}

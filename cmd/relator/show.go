@@ -12,6 +12,7 @@ import (
 	"github.com/relator/relator/analyzer"
 	"github.com/relator/relator/events"
 	"github.com/relator/relator/internal/db"
+	"github.com/relator/relator/internal/textfeat"
 )
 
 func showCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
@@ -112,7 +113,7 @@ func annotate(rationale string, number int, prior, newEv events.Event, this int6
 		if e.ID == this {
 			return " [this event]"
 		}
-		return fmt.Sprintf(" [%s, %s: %s]", e.SourceID, e.OccurredAt.Format("2006-01-02"), shorten(e.Headline(), 60))
+		return fmt.Sprintf(" [%s, %s: %s]", e.SourceID, e.OccurredAt.Format("2006-01-02"), textfeat.Shorten(e.Headline(), 60))
 	}
 	done := false
 	out := eventRef.ReplaceAllStringFunc(rationale, func(m string) string {
@@ -131,16 +132,4 @@ func annotate(rationale string, number int, prior, newEv events.Event, this int6
 		done = true
 		return m + label(newEv)
 	})
-}
-
-func shorten(s string, n int) string {
-	r := []rune(s)
-	if len(r) <= n {
-		return s
-	}
-	cut := string(r[:n])
-	if i := strings.LastIndex(cut, " "); i > n/2 {
-		cut = cut[:i]
-	}
-	return cut + "…"
 }
