@@ -45,3 +45,15 @@ ALTER TABLE event_analyses
     -- what it saw, so that a later check can search again and compare.
     ADD COLUMN candidates  bigint[];
 CREATE INDEX event_analyses_state_idx ON event_analyses (model, prompt_version, status);
+
+-- `relator schedule`: the ticks a pass was started for, one row per
+-- (spec, fire time) across every replica, so that a tick is run once even
+-- when the replicas' clocks or wake-ups differ by more than a short pass.
+CREATE TABLE schedule_ticks (
+    spec       text NOT NULL,
+    tick       timestamptz NOT NULL,   -- the scheduled fire time
+    host       text,
+    pid        int,
+    started_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (spec, tick)
+);
