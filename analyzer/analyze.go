@@ -10,8 +10,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"golang.org/x/sync/errgroup"
 
 	"github.com/relator/relator/embeddings"
 	"github.com/relator/relator/events"
@@ -20,22 +21,45 @@ import (
 // Options configures Analyze.
 type Options struct {
 	// EmbeddingModel names the vectors candidates are retrieved by; only
-	// events with a current vector of it are analysed.
+	// events with a current vector of it, and whose priors all have one,
+	// are analysed.
 	EmbeddingModel string
 	// Search is the retrieval: K candidates, optional time window.
 	Search embeddings.SearchOptions
 	// Concurrency is how many events are classified at once: model calls
-	// are slow, so they overlap. Default 4.
+	// are slow, so they overlap. A new claim is made as soon as one of them
+	// ends, so this many stay in flight. Default 4.
 	Concurrency int
-	// ClaimBatch is how many events one claim leases. Default 32.
+	// ClaimBatch caps how many events one claim leases, when several
+	// workers are free at once. Default 32.
 	ClaimBatch int
-	// Lease is how long a claim holds an event before another process may
-	// take it over (a crashed run's events come back after it). Default 10m.
+	// Lease is how long a claim holds an event without renewal; a process
+	// renews its leases while it works, so a crashed process's events are
+	// taken over by another within about one lease. Default 60s.
 	Lease time.Duration
-	// MaxAttempts bounds how often an event whose analysis fails is tried
-	// again on later runs. Default 3.
+	// MaxAttempts is how often an event's analysis may fail before it is
+	// dead (dead-lettered until requeued). Default 3.
 	MaxAttempts int
-	// RunID is stored with every relation written.
+	// From and To, when set, keep the analysis to new events that occurred
+	// in [From, To) (a backfill's range); their priors are not bounded.
+	From, To time.Time
+	// ReanalyseBefore, when set, counts analyses finished before it as not
+	// done, so they are done again under the current model and prompt
+	// version (backfill --reanalyze). A fixed time makes that resumable.
+	ReanalyseBefore time.Time
+	// Limit, when positive, caps how many events this call claims.
+	Limit int
+	// PassStart is when the pass began, by the database's clock: events
+	// that failed since are left for a later pass. Default: now.
+	PassStart time.Time
+	// Stop, when closed, ends claiming: analyses in flight finish (unless
+	// ctx is cancelled, which releases them) and Analyze returns.
+	Stop <-chan struct{}
+	// Observe, when set, is told of every event this call finished, failed
+	// or gave up (for progress bars and metrics); it must be safe for
+	// concurrent use.
+	Observe func(Outcome)
+	// RunID is stored with every relation and analysis written.
 	RunID  int64
 	Logger *slog.Logger
 }
@@ -48,7 +72,7 @@ func (o Options) withDefaults() Options {
 		o.ClaimBatch = 32
 	}
 	if o.Lease <= 0 {
-		o.Lease = 10 * time.Minute
+		o.Lease = time.Minute
 	}
 	if o.MaxAttempts <= 0 {
 		o.MaxAttempts = 3
@@ -59,30 +83,78 @@ func (o Options) withDefaults() Options {
 	return o
 }
 
-// Stats counts what Analyze did.
+// Outcome is what became of one claimed event.
+type Outcome struct {
+	EventID int64
+	// Status is done, failed (retried by a later pass), dead (failed for
+	// the last time), lost (another process took the claim over) or
+	// released (interrupted; handed back unanalysed).
+	Status    string
+	Relations []RelationType // inserted
+	Result    Result         // the classifier's calls, tokens and dropped items
+	Err       error          // why it failed
+}
+
+// Stats counts what Analyze did: what was committed, not what was tried.
 type Stats struct {
-	Analysed  int // events whose analysis finished
-	Failed    int // events whose analysis failed this run
+	Analysed  int // events whose analysis was committed as done
+	Failed    int // events whose analysis failed this pass (to be retried)
+	Dead      int // events whose analysis failed for the last time
+	Lost      int // claims another process took over after their lease ran out
+	Released  int // claims handed back unanalysed on interruption
 	Written   int // relations inserted
 	ByType    map[RelationType]int
-	Calls     int // model calls
+	Calls     int // model calls, including those of failed analyses
 	TokensIn  int
 	TokensOut int
 	Invalid   int // model items dropped as invalid
 }
 
-func (s *Stats) add(r Result, written []written, inserted int) {
-	s.Analysed++
-	s.Written += inserted
-	s.Calls += r.Calls
-	s.TokensIn += r.TokensIn
-	s.TokensOut += r.TokensOut
-	s.Invalid += r.Invalid
-	if s.ByType == nil {
-		s.ByType = map[RelationType]int{}
+func (s *Stats) add(o Outcome) {
+	switch o.Status {
+	case "done":
+		s.Analysed++
+	case "failed":
+		s.Failed++
+	case "dead":
+		s.Dead++
+	case "lost":
+		s.Lost++
+	case "released":
+		s.Released++
 	}
-	for _, w := range written {
-		s.ByType[w.Type]++
+	s.Calls += o.Result.Calls
+	s.TokensIn += o.Result.TokensIn
+	s.TokensOut += o.Result.TokensOut
+	if o.Status == "done" {
+		s.Invalid += o.Result.Invalid
+	}
+	for _, t := range o.Relations {
+		if s.ByType == nil {
+			s.ByType = map[RelationType]int{}
+		}
+		s.ByType[t]++
+		s.Written++
+	}
+}
+
+// Merge adds the counts of o to s.
+func (s *Stats) Merge(o Stats) {
+	s.Analysed += o.Analysed
+	s.Failed += o.Failed
+	s.Dead += o.Dead
+	s.Lost += o.Lost
+	s.Released += o.Released
+	s.Written += o.Written
+	s.Calls += o.Calls
+	s.TokensIn += o.TokensIn
+	s.TokensOut += o.TokensOut
+	s.Invalid += o.Invalid
+	for t, n := range o.ByType {
+		if s.ByType == nil {
+			s.ByType = map[RelationType]int{}
+		}
+		s.ByType[t] += n
 	}
 }
 
@@ -95,98 +167,381 @@ func order(t RelationType) int {
 	return slices.IndexFunc(Taxonomy(), func(i TypeInfo) bool { return i.Type == t })
 }
 
-// Analyze classifies every event that needs it under c's model and prompt
-// version — never analysed, or changed since — against its retrieved prior
-// candidates, and writes each event's relations, with its "analysed" mark,
-// in one transaction. Events are leased in batches, so several processes
-// may analyse at once; a crash loses at most the events in flight, which
-// come back when their lease expires.
+// Analyze classifies the events that need it under c's model and prompt
+// version — never analysed, changed since, or failed with attempts left —
+// against their retrieved prior candidates, and writes each event's
+// relations, with its "analysed" mark, in one transaction.
 //
-// A classifier error fails that event (recorded, retried by later runs up to
-// MaxAttempts) and the pass goes on; only database errors and cancellation
-// end it early.
+// Events are claimed continuously: whenever a worker is free, the next
+// events are leased, so one slow model call never idles the others. Leases
+// are renewed while their events are worked on, so several processes share
+// the work and a crashed one's events are taken over within a lease.
+// Analyze returns when nothing is left that it can claim now; Remaining
+// tells what others hold or what waits for vectors.
+//
+// An event's own trouble — a classifier error, content that changed under
+// it, a relation the database refuses — fails that event alone (recorded,
+// retried by later passes, dead after MaxAttempts) and the pass goes on;
+// only errors of the database itself and cancellation end it early.
 func Analyze(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Options) (Stats, error) {
 	opts = opts.withDefaults()
-	k := key{c.Model(), c.PromptVersion()}
-	var (
-		mu    sync.Mutex
-		stats Stats
-	)
-	var passStart time.Time // the database's clock, not ours
-	if err := pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&passStart); err != nil {
-		return stats, fmt.Errorf("read database time: %w", err)
+	a := &analysis{pool: pool, c: c, opts: opts, k: key{c.Model(), c.PromptVersion()},
+		held: map[pgtype.UUID]*heldClaim{}, freed: make(chan struct{}, 1)}
+	a.passStart = opts.PassStart
+	if a.passStart.IsZero() {
+		var err error
+		if a.passStart, err = Now(ctx, pool); err != nil {
+			return Stats{}, err
+		}
 	}
-	for {
-		claims, err := claimEvents(ctx, pool, k, opts.EmbeddingModel, opts.ClaimBatch, opts.Lease, opts.MaxAttempts, passStart)
+	a.sc = opts.scope(a.passStart)
+	return a.run(ctx)
+}
+
+// scope is the pass's range and re-analysis time, the latter no later than
+// the pass's start: what this pass analyses must count as done, or it would
+// never end.
+func (o Options) scope(passStart time.Time) scope {
+	sc := scope{from: o.From, to: o.To, reanalyseBefore: o.ReanalyseBefore}
+	if sc.reanalyseBefore.After(passStart) {
+		sc.reanalyseBefore = passStart
+	}
+	return sc
+}
+
+// Now reads the database's clock, which every process compares leases and
+// failures with.
+func Now(ctx context.Context, pool *pgxpool.Pool) (time.Time, error) {
+	var t time.Time
+	if err := pool.QueryRow(ctx, `SELECT clock_timestamp()`).Scan(&t); err != nil {
+		return t, fmt.Errorf("read database time: %w", err)
+	}
+	return t, nil
+}
+
+// heldClaim is a claim in flight: cancel ends its work when the claim is
+// lost or the pass ends.
+type heldClaim struct {
+	claim
+	cancel context.CancelFunc
+	lost   bool
+}
+
+// analysis is one call of Analyze.
+type analysis struct {
+	pool      *pgxpool.Pool
+	c         Classifier
+	opts      Options
+	k         key
+	sc        scope
+	passStart time.Time // the database's clock: failures since then wait for the next pass
+	stopWork  context.CancelCauseFunc
+
+	mu    sync.Mutex
+	stats Stats
+	held  map[pgtype.UUID]*heldClaim
+	fatal error         // the first storage error, which ends the pass
+	freed chan struct{} // a worker finished: there is room to claim
+}
+
+func (a *analysis) run(ctx context.Context) (Stats, error) {
+	workCtx, stopWork := context.WithCancelCause(ctx)
+	defer stopWork(nil)
+	a.stopWork = stopWork
+	hbCtx, stopHeartbeat := context.WithCancel(ctx)
+	var hb sync.WaitGroup
+	hb.Go(func() { a.heartbeat(hbCtx) })
+
+	var workers sync.WaitGroup
+	slots := make(chan struct{}, a.opts.Concurrency) // one token per claim in flight
+	claimed := 0
+	retried := false
+	for !a.stopping(workCtx) {
+		// One free worker is enough to claim; take every free one.
+		select {
+		case slots <- struct{}{}:
+		case <-a.opts.Stop:
+			continue
+		case <-workCtx.Done():
+			continue
+		}
+		took := 1
+		for took < a.opts.ClaimBatch && len(slots) < cap(slots) {
+			slots <- struct{}{}
+			took++
+		}
+		n := took
+		if a.opts.Limit > 0 {
+			n = min(n, a.opts.Limit-claimed)
+		}
+		var claims []claim
+		var err error
+		if n > 0 {
+			// Not cancelled midway: a claim committed by the server but
+			// never read back would sit leased until its lease ran out.
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(workCtx), writeTimeout)
+			claims, err = claimEvents(cctx, a.pool, a.k, a.opts.EmbeddingModel, n, a.opts.Lease,
+				a.opts.MaxAttempts, a.passStart, a.sc, a.opts.RunID)
+			cancel()
+		}
+		for range took - len(claims) {
+			<-slots
+		}
 		if err != nil {
-			return stats, err
+			a.setFatal(err)
+			break
 		}
-		if len(claims) == 0 {
-			return stats, nil
+		if a.stopping(workCtx) {
+			a.releaseUnstarted(claims)
+			break
 		}
-		done := make([]bool, len(claims))
-		g, gctx := errgroup.WithContext(ctx)
-		g.SetLimit(opts.Concurrency)
-		for i, cl := range claims {
-			g.Go(func() error {
-				result, rels, err := analyseOne(gctx, pool, c, opts, cl)
-				if err != nil {
-					if gctx.Err() != nil {
-						return gctx.Err()
+		claimed += len(claims)
+		for _, cl := range claims {
+			h, cctx := a.hold(workCtx, cl)
+			workers.Go(func() {
+				defer func() {
+					<-slots
+					select {
+					case a.freed <- struct{}{}:
+					default:
 					}
-					var fatal *dbError
-					if errors.As(err, &fatal) {
-						return err
-					}
-					opts.Logger.Warn("analysis failed", "event", cl.eventID, "err", err)
-					done[i] = true
-					mu.Lock()
-					stats.Failed++
-					stats.Calls += result.Calls
-					stats.TokensIn += result.TokensIn
-					stats.TokensOut += result.TokensOut
-					mu.Unlock()
-					return fail(gctx, pool, k, cl, err)
-				}
-				inserted, err := finish(gctx, pool, k, cl, opts.RunID, result, rels)
-				if err != nil {
-					return err
-				}
-				done[i] = true
-				mu.Lock()
-				stats.add(result, rels, inserted)
-				mu.Unlock()
-				return nil
+				}()
+				a.work(ctx, cctx, h)
 			})
 		}
-		if err := g.Wait(); err != nil {
-			var left []claim
-			for i, cl := range claims {
-				if !done[i] {
-					left = append(left, cl)
-				}
-			}
-			if rerr := release(context.WithoutCancel(ctx), pool, k, left); rerr != nil {
-				opts.Logger.Error("release claims", "err", rerr)
-			}
-			return stats, err
+		if len(claims) == n && n > 0 {
+			retried = false
+			continue
 		}
-		opts.Logger.Debug("analysed batch", "events", len(claims), "total", stats.Analysed)
+		if !retried && n > 0 {
+			// A claim's snapshot may predate another process's claim of
+			// the same events, which its upsert then skips: a fresh one
+			// finds what is really left.
+			retried = true
+			continue
+		}
+		retried = false
+		// Nothing more to claim now, or the limit is reached. Return once
+		// the workers are done; while they work, look again whenever one
+		// finishes, since its event may have held the watermark back.
+		if len(slots) == 0 || (a.opts.Limit > 0 && claimed >= a.opts.Limit) {
+			break
+		}
+		select {
+		case <-a.freed:
+		case <-a.opts.Stop:
+		case <-workCtx.Done():
+		}
+	}
+	workers.Wait()
+	stopHeartbeat()
+	hb.Wait()
+
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.fatal != nil {
+		return a.stats, a.fatal
+	}
+	return a.stats, ctx.Err()
+}
+
+// releaseUnstarted hands back claims made as the pass was stopping.
+func (a *analysis) releaseUnstarted(claims []claim) {
+	if len(claims) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	if err := release(ctx, a.pool, claims); err != nil {
+		a.opts.Logger.Error("release claims", "err", err)
+	}
+	a.mu.Lock()
+	a.stats.Released += len(claims)
+	a.mu.Unlock()
+}
+
+func (a *analysis) stopping(ctx context.Context) bool {
+	if ctx.Err() != nil {
+		return true
+	}
+	select {
+	case <-a.opts.Stop:
+		return true
+	default:
+		return false
 	}
 }
 
-// dbError marks a failure of relator's own storage, which ends the pass,
-// as opposed to a classifier failure, which fails one event.
-type dbError struct{ err error }
+// setFatal records a storage error, which ends the pass: no more claims,
+// and the work in flight is cancelled and released.
+func (a *analysis) setFatal(err error) {
+	a.mu.Lock()
+	if a.fatal == nil {
+		a.fatal = err
+	}
+	a.mu.Unlock()
+	a.stopWork(err)
+}
 
-func (e *dbError) Error() string { return e.err.Error() }
-func (e *dbError) Unwrap() error { return e.err }
+// hold registers a claim for lease renewal and returns the context its work
+// runs in, which ends when the claim is lost or the pass's work is stopped.
+func (a *analysis) hold(ctx context.Context, cl claim) (*heldClaim, context.Context) {
+	cctx, cancel := context.WithCancel(ctx)
+	h := &heldClaim{claim: cl, cancel: cancel}
+	a.mu.Lock()
+	a.held[cl.token] = h
+	a.mu.Unlock()
+	return h, cctx
+}
 
-// analyseOne retrieves an event's candidates and classifies it.
-func analyseOne(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Options, cl claim) (Result, []written, error) {
+// work analyses one claimed event and records the outcome, whatever it is.
+func (a *analysis) work(passCtx, ctx context.Context, h *heldClaim) {
+	defer func() {
+		h.cancel()
+		a.mu.Lock()
+		delete(a.held, h.token)
+		a.mu.Unlock()
+	}()
+	o := a.analyse(passCtx, ctx, h)
+	a.mu.Lock()
+	a.stats.add(o)
+	a.mu.Unlock()
+	switch o.Status {
+	case "failed", "dead":
+		a.opts.Logger.Warn("analysis failed", "event", h.eventID, "status", o.Status, "err", o.Err)
+	case "lost":
+		a.opts.Logger.Warn("analysis taken over by another process", "event", h.eventID)
+	}
+	if a.opts.Observe != nil {
+		a.opts.Observe(o)
+	}
+}
+
+// writeTimeout bounds the writes that record an outcome: they run even
+// after the pass is cancelled, so that a model answer already paid for is
+// not thrown away, but never hang a shutdown.
+const writeTimeout = 15 * time.Second
+
+func (a *analysis) analyse(passCtx, ctx context.Context, h *heldClaim) Outcome {
+	o := Outcome{EventID: h.eventID}
+	res, rels, cands, err := analyseOne(ctx, a.pool, a.c, a.opts, h.claim)
+	o.Result = res
+	wctx, cancel := context.WithTimeout(context.WithoutCancel(passCtx), writeTimeout)
+	defer cancel()
+	if err != nil && ctx.Err() != nil {
+		// Interrupted, or the lease was lost: nothing is recorded against
+		// the event.
+		if a.isLost(h) {
+			o.Status = "lost"
+			return o
+		}
+		o.Status = "released"
+		if rerr := release(wctx, a.pool, []claim{h.claim}); rerr != nil {
+			a.opts.Logger.Error("release claim", "event", h.eventID, "err", rerr)
+		}
+		return o
+	}
+	if err == nil {
+		var inserted []RelationType
+		inserted, err = finish(wctx, a.pool, a.k, h.claim, a.opts.RunID, res, rels, cands)
+		switch {
+		case errors.Is(err, errLost):
+			o.Status = "lost"
+			return o
+		case err == nil:
+			o.Status, o.Relations = "done", inserted
+			return o
+		}
+	}
+	if storageFault(err) {
+		a.setFatal(err)
+		o.Status, o.Err = "released", err
+		if rerr := release(wctx, a.pool, []claim{h.claim}); rerr != nil {
+			a.opts.Logger.Error("release claim", "event", h.eventID, "err", rerr)
+		}
+		return o
+	}
+	o.Err = err
+	dead, ferr := fail(wctx, a.pool, a.k, h.claim, err, a.opts.MaxAttempts, res, cands)
+	switch {
+	case errors.Is(ferr, errLost):
+		o.Status = "lost"
+	case ferr != nil:
+		a.setFatal(ferr)
+		o.Status = "released"
+	case dead:
+		o.Status = "dead"
+	default:
+		o.Status = "failed"
+	}
+	return o
+}
+
+func (a *analysis) isLost(h *heldClaim) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return h.lost
+}
+
+// heartbeat renews the leases of the claims in flight every third of a
+// lease; a claim whose renewal finds it taken over is cancelled.
+func (a *analysis) heartbeat(ctx context.Context) {
+	t := time.NewTicker(max(a.opts.Lease/3, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		a.mu.Lock()
+		tokens := slices.Collect(maps.Keys(a.held))
+		a.mu.Unlock()
+		if len(tokens) == 0 {
+			continue
+		}
+		held, err := renew(ctx, a.pool, tokens, a.opts.Lease)
+		if err != nil {
+			if ctx.Err() == nil {
+				a.opts.Logger.Warn("renew leases", "err", err)
+			}
+			continue
+		}
+		a.mu.Lock()
+		for _, t := range tokens {
+			if h, ok := a.held[t]; ok && !held[t] {
+				h.lost = true
+				h.cancel()
+			}
+		}
+		a.mu.Unlock()
+	}
+}
+
+// storageFault tells an error of relator's storage itself, which ends the
+// pass, from one that concerns a single event: a classifier error, a vector
+// that changed under the claim, or data the database refuses (SQLSTATE
+// classes 22 data exception and 23 integrity violation).
+func storageFault(err error) bool {
+	if errors.Is(err, embeddings.ErrNoVector) || errors.Is(err, errClassify) {
+		return false
+	}
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code[:2] != "22" && pg.Code[:2] != "23"
+	}
+	return true
+}
+
+// errClassify marks a classifier's failure.
+var errClassify = errors.New("classify")
+
+// analyseOne retrieves an event's candidates and classifies it; it returns
+// the relations to write and the candidates' event ids, best first.
+func analyseOne(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Options, cl claim) (Result, []written, []int64, error) {
 	neighbors, err := embeddings.Neighbors(ctx, pool, opts.EmbeddingModel, cl.eventID, opts.Search)
 	if err != nil {
-		return Result{}, nil, &dbError{fmt.Errorf("retrieve candidates: %w", err)}
+		return Result{}, nil, nil, fmt.Errorf("retrieve candidates: %w", err)
 	}
 	ids := []int64{cl.eventID}
 	for _, n := range neighbors {
@@ -194,39 +549,41 @@ func analyseOne(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Opti
 	}
 	evs, err := events.ByIDs(ctx, pool, ids)
 	if err != nil {
-		return Result{}, nil, &dbError{err}
+		return Result{}, nil, nil, err
 	}
 	newEvent, ok := evs[cl.eventID]
 	if !ok {
-		return Result{}, nil, &dbError{fmt.Errorf("event %d vanished", cl.eventID)}
+		return Result{}, nil, nil, fmt.Errorf("event %d vanished: %w", cl.eventID, embeddings.ErrNoVector)
 	}
 	cands := make([]Candidate, 0, len(neighbors))
+	seen := make([]int64, 0, len(neighbors))
 	for _, n := range neighbors {
 		if ev, ok := evs[n.EventID]; ok {
 			cands = append(cands, Candidate{Number: len(cands) + 1, Event: ev, Similarity: n.Similarity})
+			seen = append(seen, ev.ID)
 		}
 	}
 	if len(cands) == 0 {
-		return Result{}, nil, nil // nothing to ask: no call
+		return Result{}, nil, seen, nil // nothing to ask: no call
 	}
 	result, err := c.Classify(ctx, newEvent, cands)
 	if err != nil {
 		// The result still counts the calls and tokens the failure cost.
-		return result, nil, fmt.Errorf("event %s: %w", newEvent.SourceID, err)
+		return result, nil, seen, fmt.Errorf("event %s: %w: %w", newEvent.SourceID, errClassify, err)
 	}
 	// The classifiers validate; this is the last line of defence before the
 	// database, since nothing invalid may ever be written.
 	rels := make([]written, 0, len(result.Relations))
-	seen := map[int]bool{}
+	numbered := map[int]bool{}
 	for _, r := range result.Relations {
-		if r.Number < 1 || r.Number > len(cands) || seen[r.Number] || !r.Type.Valid() ||
+		if r.Number < 1 || r.Number > len(cands) || numbered[r.Number] || !r.Type.Valid() ||
 			validConfidence(r.Confidence) != nil || r.Rationale == "" || cands[r.Number-1].Event.ID == newEvent.ID {
 			result.Invalid++
 			continue
 		}
-		seen[r.Number] = true
+		numbered[r.Number] = true
 		cand := cands[r.Number-1]
 		rels = append(rels, written{Relation: r, priorID: cand.Event.ID, similarity: cand.Similarity})
 	}
-	return result, rels, nil
+	return result, rels, seen, nil
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/relator/relator/internal/openaiclient"
 	"github.com/relator/relator/internal/pgtest"
 	"github.com/relator/relator/prompts"
+	"github.com/relator/relator/runs"
 )
 
 // TestAnalyzeThroughTheChatAPI runs the whole analysis with the model path
@@ -78,7 +79,7 @@ func TestAnalyzeThroughTheChatAPI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	runID, err := analyzer.StartRun(ctx, pool, analyzer.RunInfo{Command: "test", Embedder: e.Model(), Classifier: c.Model(), PromptVersion: c.PromptVersion()})
+	runID, err := runs.Start(ctx, pool, runs.Info{Command: "test", Embedder: e.Model(), Classifier: c.Model(), PromptVersion: c.PromptVersion()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -154,10 +154,13 @@ func TestAnalyzeDropsInvalidAndRecordsFailures(t *testing.T) {
 	if status != "failed" || !strings.Contains(lastErr, "model unavailable") {
 		t.Fatalf("failed event recorded as %q, %q", status, lastErr)
 	}
-	// Tried again on the next run, then given up after MaxAttempts.
+	// Tried again on the next run, then dead-lettered after MaxAttempts.
 	calls := c.calls.Load()
-	if st, _ := analyzer.Analyze(ctx, pool, c, opts); st.Failed != 1 || c.calls.Load() != calls+1 {
+	if st, _ := analyzer.Analyze(ctx, pool, c, opts); st.Dead != 1 || st.Failed != 0 || c.calls.Load() != calls+1 {
 		t.Fatalf("second attempt: %+v", st)
+	}
+	if n := count(t, pool, `SELECT count(*) FROM event_analyses WHERE status = 'dead' AND last_error LIKE '%model unavailable%'`); n != 1 {
+		t.Fatalf("%d dead analyses with their error; want 1", n)
 	}
 	if st, _ := analyzer.Analyze(ctx, pool, c, opts); st.Failed != 0 || c.calls.Load() != calls+1 {
 		t.Fatalf("after max attempts the event must rest: %+v", st)

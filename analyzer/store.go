@@ -2,57 +2,96 @@ package analyzer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
-// claim is one event claimed for analysis.
+// claim is one event claimed for analysis: the lease is a row of
+// event_analyses in status 'running' carrying token, and every later update
+// of that row names the token, so a process never finishes, fails or
+// releases an analysis that another process has taken over since.
 type claim struct {
 	eventID int64
 	hash    []byte // events.content_hash when claimed
+	token   pgtype.UUID
 }
 
-// claimEvents leases up to limit events that need analysis under key: those
-// with a current vector of embeddingModel and no finished analysis of their
-// current content, oldest first, skipping events another process holds.
-// Events that failed since passStart are left for a later pass.
+// scope narrows the work a pass does: a time range of new events (zero
+// bounds are open) and, for re-analysis, a time before which finished
+// analyses count as not done.
+type scope struct {
+	from, to        time.Time
+	reanalyseBefore time.Time
+}
+
+func nullTime(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+// claimEvents leases up to limit events that need analysis under key, oldest
+// first, skipping events another process holds. Events that failed since
+// passStart are left for a later pass.
 //
-// The lease is a row of event_analyses in status 'running'. The need for
-// analysis is checked twice: on the select's snapshot, and again in the
-// upsert's WHERE, which PostgreSQL evaluates against the latest committed
-// row, so two processes racing for one event cannot both claim it.
-func claimEvents(ctx context.Context, pool *pgxpool.Pool, k key, embeddingModel string, limit int, lease time.Duration, maxAttempts int, passStart time.Time) ([]claim, error) {
+// An event is claimed only when it and every event before it in prior order
+// have a current vector of embeddingModel (the embedding watermark): an
+// event whose priors are still being embedded — say in another process's
+// uncommitted batch — would be analysed against too few candidates.
+//
+// The need for analysis is checked twice: on the select's snapshot, and
+// again in the upsert's WHERE, which PostgreSQL evaluates against the latest
+// committed row, so two processes racing for one event cannot both claim it.
+func claimEvents(ctx context.Context, pool *pgxpool.Pool, k key, embeddingModel string, limit int, lease time.Duration,
+	maxAttempts int, passStart time.Time, sc scope, runID int64) ([]claim, error) {
 	rows, err := pool.Query(ctx, fmt.Sprintf(`
-		WITH todo AS (
+		WITH mark AS (
+			SELECT e.occurred_at, e.source_id
+			  FROM events e
+			 WHERE NOT EXISTS (SELECT 1 FROM embeddings v
+			                    WHERE v.event_id = e.id AND v.model = $3 AND v.event_hash = e.content_hash)
+			 ORDER BY e.occurred_at, e.source_id
+			 LIMIT 1
+		), todo AS (
 			SELECT e.id, e.content_hash
 			  FROM events e
 			  JOIN embeddings v ON v.event_id = e.id AND v.model = $3 AND v.event_hash = e.content_hash
 			  LEFT JOIN event_analyses a ON a.event_id = e.id AND a.model = $1 AND a.prompt_version = $2
-			 WHERE a.event_id IS NULL OR %s
+			 WHERE (a.event_id IS NULL OR %s)
+			   AND NOT EXISTS (SELECT 1 FROM mark m WHERE (e.occurred_at, e.source_id) >= (m.occurred_at, m.source_id))
+			   AND ($8::timestamptz IS NULL OR e.occurred_at >= $8)
+			   AND ($9::timestamptz IS NULL OR e.occurred_at < $9)
 			 ORDER BY e.occurred_at, e.source_id
 			 LIMIT $4
 			   FOR NO KEY UPDATE OF e SKIP LOCKED
 		)
-		INSERT INTO event_analyses AS a (event_id, model, prompt_version, status, event_hash, attempts, lease_until)
-		SELECT id, $1, $2, 'running', content_hash, 1, now() + $5::interval FROM todo
+		INSERT INTO event_analyses AS a (event_id, model, prompt_version, status, event_hash, attempts, lease_until,
+		                                 claim_token, run_id)
+		SELECT id, $1, $2, 'running', content_hash, 1, now() + $5::interval, gen_random_uuid(), $11 FROM todo
 		ON CONFLICT (event_id, model, prompt_version) DO UPDATE SET
 			status = 'running',
-			attempts = CASE WHEN a.event_hash IS DISTINCT FROM excluded.event_hash THEN 1 ELSE a.attempts + 1 END,
+			attempts = CASE WHEN a.event_hash IS DISTINCT FROM excluded.event_hash OR a.status = 'done' THEN 1
+			                ELSE a.attempts + 1 END,
 			event_hash = excluded.event_hash,
-			lease_until = excluded.lease_until, updated_at = now()
+			lease_until = excluded.lease_until, claim_token = excluded.claim_token, run_id = excluded.run_id,
+			updated_at = now()
 		 WHERE %s
-		RETURNING event_id, event_hash`, needsAnalysis("e.content_hash"), needsAnalysis("excluded.event_hash")),
-		k.model, k.promptVersion, embeddingModel, limit, lease.String(), maxAttempts, passStart)
+		RETURNING event_id, event_hash, claim_token`,
+		needsAnalysis(needs{"e.content_hash", "$6", "$7", "$10"}), needsAnalysis(needs{"excluded.event_hash", "$6", "$7", "$10"})),
+		k.model, k.promptVersion, embeddingModel, limit, lease.String(), maxAttempts, passStart,
+		nullTime(sc.from), nullTime(sc.to), nullTime(sc.reanalyseBefore), nullID(runID))
 	if err != nil {
 		return nil, fmt.Errorf("claim events: %w", err)
 	}
 	claims, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claim, error) {
 		var c claim
-		return c, row.Scan(&c.eventID, &c.hash)
+		return c, row.Scan(&c.eventID, &c.hash, &c.token)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim events: %w", err)
@@ -60,17 +99,33 @@ func claimEvents(ctx context.Context, pool *pgxpool.Pool, k key, embeddingModel 
 	return claims, nil
 }
 
+func nullID(id int64) any {
+	if id == 0 {
+		return nil
+	}
+	return id
+}
+
+// needs names the parameters of the condition needsAnalysis writes.
+type needs struct {
+	hash        string // the event's current content hash
+	maxAttempts string // int
+	passStart   string // timestamptz: failures since then wait for a later pass
+	reanalyse   string // timestamptz or NULL: analyses finished before it count as not done
+}
+
 // needsAnalysis is the condition on an event_analyses row "a" under which
-// the event, whose current content hash is hash, needs (another) analysis:
-// its lease expired; it was analysed, but in another version; or it is
-// waiting or failed (before this pass, $7), with attempts left ($6) or new
-// content.
-func needsAnalysis(hash string) string {
+// the event needs (another) analysis: its lease expired; it was analysed,
+// but of other content, or before the re-analysis time; it is waiting, or
+// failed before this pass, with attempts left or new content; or it is dead
+// and has new content.
+func needsAnalysis(n needs) string {
 	return fmt.Sprintf(`(
 		(a.status = 'running' AND a.lease_until < now())
-		OR (a.status = 'done' AND a.event_hash IS DISTINCT FROM %[1]s)
-		OR (a.status = 'pending' AND (a.attempts < $6 OR a.event_hash IS DISTINCT FROM %[1]s))
-		OR (a.status = 'failed' AND a.updated_at < $7 AND (a.attempts < $6 OR a.event_hash IS DISTINCT FROM %[1]s)))`, hash)
+		OR (a.status = 'done' AND (a.event_hash IS DISTINCT FROM %[1]s OR a.analysed_at < %[4]s::timestamptz))
+		OR (a.status = 'pending' AND (a.attempts < %[2]s OR a.event_hash IS DISTINCT FROM %[1]s))
+		OR (a.status = 'failed' AND a.updated_at < %[3]s AND (a.attempts < %[2]s OR a.event_hash IS DISTINCT FROM %[1]s))
+		OR (a.status = 'dead' AND a.event_hash IS DISTINCT FROM %[1]s))`, n.hash, n.maxAttempts, n.passStart, n.reanalyse)
 }
 
 // key is what an analysis is done once per: the classifier's model and
@@ -84,72 +139,127 @@ type written struct {
 	similarity float64
 }
 
-// finish stores an event's relations and marks its analysis done, in one
-// transaction. A relation already stored for the same pair, model and prompt
-// version is left as it is: reruns never touch what reviewers see.
-func finish(ctx context.Context, pool *pgxpool.Pool, k key, c claim, runID int64, res Result, rels []written) (int, error) {
-	var inserted int
-	var run any // NULL outside a recorded run
-	if runID != 0 {
-		run = runID
-	}
+// errLost is a claim whose lease another process has taken over: its work
+// is not written, and its row is not touched.
+var errLost = errors.New("claim lost to another process")
+
+// finish stores an event's relations and marks its analysis done, with the
+// candidates it saw, in one transaction — if the claim is still this
+// process's. A relation already stored for the same pair, model and prompt
+// version is left as it is: reruns never touch what reviewers see. It
+// returns the types of the relations inserted.
+func finish(ctx context.Context, pool *pgxpool.Pool, k key, c claim, runID int64, res Result, rels []written, candidates []int64) ([]RelationType, error) {
+	var inserted []RelationType
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		batch := &pgx.Batch{}
-		for _, r := range rels {
-			batch.Queue(`
-				INSERT INTO relations (new_event_id, prior_event_id, type, confidence, rationale, candidate_number,
-				                       similarity, model, prompt_version, run_id)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-				ON CONFLICT (new_event_id, prior_event_id, model, prompt_version) DO NOTHING`,
-				c.eventID, r.priorID, string(r.Type), r.Confidence, r.Rationale, r.Number, r.similarity,
-				k.model, k.promptVersion, run).Exec(func(ct pgconn.CommandTag) error {
-				inserted += int(ct.RowsAffected())
-				return nil
-			})
+		tag, err := tx.Exec(ctx, `
+			UPDATE event_analyses SET status = 'done', event_hash = $5, relations = $6, analysed_at = now(),
+			       lease_until = NULL, claim_token = NULL, last_error = NULL, updated_at = now(),
+			       llm_calls = $7, tokens_in = $8, tokens_out = $9, invalid = $10, candidates = $11, run_id = $12
+			 WHERE event_id = $1 AND model = $2 AND prompt_version = $3 AND claim_token = $4 AND status = 'running'`,
+			c.eventID, k.model, k.promptVersion, c.token, c.hash, len(rels),
+			res.Calls, res.TokensIn, res.TokensOut, res.Invalid, candidates, nullID(runID))
+		if err != nil {
+			return err
 		}
-		batch.Queue(`
-			UPDATE event_analyses SET status = 'done', event_hash = $4, relations = $5, analysed_at = now(),
-			       lease_until = NULL, last_error = NULL, updated_at = now(),
-			       llm_calls = $6, tokens_in = $7, tokens_out = $8, invalid = $9
-			 WHERE event_id = $1 AND model = $2 AND prompt_version = $3`,
-			c.eventID, k.model, k.promptVersion, c.hash, len(rels), res.Calls, res.TokensIn, res.TokensOut, res.Invalid)
-		return tx.SendBatch(ctx, batch).Close()
+		if tag.RowsAffected() == 0 {
+			return errLost
+		}
+		if len(rels) == 0 {
+			return nil
+		}
+		prior := make([]int64, len(rels))
+		types := make([]string, len(rels))
+		conf := make([]float64, len(rels))
+		why := make([]string, len(rels))
+		num := make([]int32, len(rels))
+		sim := make([]float64, len(rels))
+		for i, r := range rels {
+			prior[i], types[i], conf[i], why[i], num[i], sim[i] =
+				r.priorID, string(r.Type), r.Confidence, r.Rationale, int32(r.Number), r.similarity
+		}
+		rows, err := tx.Query(ctx, `
+			INSERT INTO relations (new_event_id, prior_event_id, type, confidence, rationale, candidate_number,
+			                       similarity, model, prompt_version, run_id)
+			SELECT $1, p, t, c, w, n, s, $8, $9, $10
+			  FROM unnest($2::bigint[], $3::text[], $4::float8[], $5::text[], $6::int[], $7::float8[]) AS r (p, t, c, w, n, s)
+			ON CONFLICT (new_event_id, prior_event_id, model, prompt_version) DO NOTHING
+			RETURNING type`,
+			c.eventID, prior, types, conf, why, num, sim, k.model, k.promptVersion, nullID(runID))
+		if err != nil {
+			return err
+		}
+		inserted, err = pgx.CollectRows(rows, pgx.RowTo[RelationType])
+		return err
 	})
+	if errors.Is(err, errLost) {
+		return nil, errLost
+	}
 	if err != nil {
-		return 0, fmt.Errorf("write relations of event %d: %w", c.eventID, err)
+		return nil, fmt.Errorf("write relations of event %d: %w", c.eventID, err)
 	}
 	return inserted, nil
 }
 
-// fail records a failed analysis; the event is tried again by a later run
-// until it has failed maxAttempts times.
-func fail(ctx context.Context, pool *pgxpool.Pool, k key, c claim, cause error) error {
-	_, err := pool.Exec(ctx, `
-		UPDATE event_analyses SET status = 'failed', last_error = $4, lease_until = NULL, updated_at = now()
-		 WHERE event_id = $1 AND model = $2 AND prompt_version = $3`,
-		c.eventID, k.model, k.promptVersion, cause.Error())
-	if err != nil {
-		return fmt.Errorf("record failure of event %d: %w", c.eventID, err)
+// fail records a failed analysis: tried again by a later pass, or, once it
+// has failed maxAttempts times, dead until requeued or changed. It reports
+// whether the analysis is now dead.
+func fail(ctx context.Context, pool *pgxpool.Pool, k key, c claim, cause error, maxAttempts int, res Result, candidates []int64) (bool, error) {
+	var status string
+	err := pool.QueryRow(ctx, `
+		UPDATE event_analyses SET status = CASE WHEN attempts >= $6 THEN 'dead' ELSE 'failed' END,
+		       last_error = $5, lease_until = NULL, claim_token = NULL, updated_at = now(),
+		       llm_calls = llm_calls + $7, tokens_in = tokens_in + $8, tokens_out = tokens_out + $9, candidates = $10
+		 WHERE event_id = $1 AND model = $2 AND prompt_version = $3 AND claim_token = $4 AND status = 'running'
+		RETURNING status`,
+		c.eventID, k.model, k.promptVersion, c.token, cause.Error(), maxAttempts,
+		res.Calls, res.TokensIn, res.TokensOut, candidates).Scan(&status)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, errLost
 	}
-	return nil
+	if err != nil {
+		return false, fmt.Errorf("record failure of event %d: %w", c.eventID, err)
+	}
+	return status == "dead", nil
 }
 
 // release hands claimed events back unanalysed (on shutdown), so the next
-// run need not wait for their leases to expire.
-func release(ctx context.Context, pool *pgxpool.Pool, k key, claims []claim) error {
+// run need not wait for their leases to expire; the attempt is given back,
+// since the event was not at fault.
+func release(ctx context.Context, pool *pgxpool.Pool, claims []claim) error {
 	if len(claims) == 0 {
 		return nil
 	}
-	ids := make([]int64, len(claims))
+	tokens := make([]pgtype.UUID, len(claims))
 	for i, c := range claims {
-		ids[i] = c.eventID
+		tokens[i] = c.token
 	}
 	_, err := pool.Exec(ctx, `
-		UPDATE event_analyses SET status = 'pending', attempts = greatest(attempts - 1, 0), lease_until = NULL, updated_at = now()
-		 WHERE event_id = ANY($1) AND model = $2 AND prompt_version = $3 AND status = 'running'`,
-		ids, k.model, k.promptVersion)
+		UPDATE event_analyses SET status = 'pending', attempts = greatest(attempts - 1, 0), lease_until = NULL,
+		       claim_token = NULL, updated_at = now()
+		 WHERE claim_token = ANY($1) AND status = 'running'`, tokens)
 	if err != nil {
 		return fmt.Errorf("release claimed events: %w", err)
 	}
 	return nil
+}
+
+// renew extends the leases of the claims named by tokens and returns the
+// tokens still held; the others were taken over after their lease expired.
+func renew(ctx context.Context, pool *pgxpool.Pool, tokens []pgtype.UUID, lease time.Duration) (map[pgtype.UUID]bool, error) {
+	rows, err := pool.Query(ctx, `
+		UPDATE event_analyses SET lease_until = now() + $2::interval
+		 WHERE claim_token = ANY($1) AND status = 'running'
+		RETURNING claim_token`, tokens, lease.String())
+	if err != nil {
+		return nil, fmt.Errorf("renew leases: %w", err)
+	}
+	held, err := pgx.CollectRows(rows, pgx.RowTo[pgtype.UUID])
+	if err != nil {
+		return nil, fmt.Errorf("renew leases: %w", err)
+	}
+	out := make(map[pgtype.UUID]bool, len(held))
+	for _, t := range held {
+		out[t] = true
+	}
+	return out, nil
 }

@@ -50,8 +50,25 @@ type Config struct {
 	Window time.Duration // how far back candidates may lie; 0: no limit
 
 	MaxRetries int // retries of one model request on 429/5xx
-	LogLevel   slog.Level
-	LogFormat  string // "text" or "json"
+
+	// Lease is how long a claim on an event's analysis lasts unrenewed: a
+	// crashed process's events wait this long for another to take them.
+	Lease time.Duration
+	// MaxAttempts is how often an analysis may fail before it is dead.
+	MaxAttempts int
+	// GracePeriod is how long in-flight model calls may take to finish
+	// after SIGINT/SIGTERM before they are cancelled.
+	GracePeriod time.Duration
+	// Schedule is the cron spec of `relator schedule`.
+	Schedule string
+	// HTTPAddr is where `relator schedule` serves /healthz and /metrics.
+	HTTPAddr string
+	// ProgressEvery is the period of a backfill's progress line when its
+	// output is not a terminal.
+	ProgressEvery time.Duration
+
+	LogLevel  slog.Level
+	LogFormat string // "text" or "json"
 }
 
 // setting is one row of the configuration table: its environment variable,
@@ -61,6 +78,10 @@ type setting struct {
 	env, flag, def, usage string
 	set                   func(c *Config, v string) error
 }
+
+// emptySets tells the variables for which "" is a value (RELATOR_HTTP_ADDR=
+// disables HTTP) rather than unset.
+func emptySets(env string) bool { return env == "RELATOR_HTTP_ADDR" }
 
 func settings() []setting {
 	return []setting{
@@ -90,6 +111,18 @@ func settings() []setting {
 			func(c *Config, v string) error { return setDuration(&c.Window, v) }},
 		{"RELATOR_MAX_RETRIES", "max-retries", "5", "retries of one model request after 429, 5xx or a network error",
 			func(c *Config, v string) error { return setInt(&c.MaxRetries, v, 0) }},
+		{"RELATOR_LEASE", "lease", "60s", "how long a claim on an event lasts unrenewed (a crashed run's events wait this long)",
+			func(c *Config, v string) error { return setPositiveDuration(&c.Lease, v, time.Second) }},
+		{"RELATOR_MAX_ATTEMPTS", "max-attempts", "3", "failed analyses of an event before it is dead-lettered",
+			func(c *Config, v string) error { return setInt(&c.MaxAttempts, v, 1) }},
+		{"RELATOR_GRACE_PERIOD", "grace-period", "30s", "after SIGINT/SIGTERM, how long in-flight model calls may finish",
+			func(c *Config, v string) error { return setDuration(&c.GracePeriod, v) }},
+		{"RELATOR_SCHEDULE", "spec", "0 2 * * *", "cron spec of relator schedule (CRON_TZ=/TZ= prefixes, @every 1h)",
+			func(c *Config, v string) error { c.Schedule = v; return nil }},
+		{"RELATOR_HTTP_ADDR", "http-addr", ":9090", "address of relator schedule's /healthz and /metrics (empty disables)",
+			func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
+		{"RELATOR_PROGRESS_INTERVAL", "progress-interval", "10s", "period of backfill progress lines when output is not a terminal",
+			func(c *Config, v string) error { return setPositiveDuration(&c.ProgressEvery, v, time.Second) }},
 		{"RELATOR_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
 			func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 		{"RELATOR_LOG_FORMAT", "log-format", "text", "text or json",
@@ -104,15 +137,17 @@ func settings() []setting {
 }
 
 // Flags registers every setting on fs with its documented default, applies
-// the environment (read through getenv) over those defaults, and returns a
-// function that yields the validated Config once fs has been parsed, so
-// flags given on the command line override the environment.
-func Flags(fs *flag.FlagSet, getenv func(string) string) func() (Config, error) {
+// the environment (read through lookupEnv, as os.LookupEnv) over those
+// defaults, and returns a function that yields the validated Config once fs
+// has been parsed, so flags given on the command line override the
+// environment. A variable set to "" counts as unset, except where the empty
+// value means something (RELATOR_HTTP_ADDR).
+func Flags(fs *flag.FlagSet, lookupEnv func(string) (string, bool)) func() (Config, error) {
 	all := settings()
 	values := make([]*string, len(all))
 	for i, s := range all {
 		values[i] = fs.String(s.flag, s.def, fmt.Sprintf("%s (env %s)", s.usage, s.env))
-		if v := getenv(s.env); v != "" {
+		if v, ok := lookupEnv(s.env); ok && (v != "" || emptySets(s.env)) {
 			*values[i] = v // not fs.Set: -help keeps showing the documented default, never a key
 		}
 	}
@@ -193,6 +228,16 @@ func setInt(p *int, v string, min int) error {
 		return fmt.Errorf("must be at least %d", min)
 	}
 	*p = n
+	return nil
+}
+
+func setPositiveDuration(p *time.Duration, v string, min time.Duration) error {
+	if err := setDuration(p, v); err != nil {
+		return err
+	}
+	if *p < min {
+		return fmt.Errorf("must be at least %s", min)
+	}
 	return nil
 }
 

@@ -13,7 +13,7 @@ func load(t *testing.T, env map[string]string, args ...string) (Config, error) {
 	t.Helper()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	get := Flags(fs, func(k string) string { return env[k] })
+	get := Flags(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
 	if err := fs.Parse(args); err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +51,10 @@ func TestHelpNeverShowsTheKey(t *testing.T) {
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	var out strings.Builder
 	fs.SetOutput(&out)
-	Flags(fs, func(k string) string { return map[string]string{"OPENAI_API_KEY": "sk-secret"}[k] })
+	Flags(fs, func(k string) (string, bool) {
+		v, ok := map[string]string{"OPENAI_API_KEY": "sk-secret"}[k]
+		return v, ok
+	})
 	fs.PrintDefaults()
 	if strings.Contains(out.String(), "sk-secret") {
 		t.Fatal("help output shows the API key")

@@ -52,6 +52,18 @@ func (s space) indexed() bool { return s.dims <= maxHalfvecIndexDims }
 // model has its own graph and models of different sizes can share the table.
 // An advisory lock keeps two processes from building it at once.
 func EnsureIndex(ctx context.Context, pool *pgxpool.Pool, model string, dims int) error {
+	return createIndex(ctx, pool, model, dims, "")
+}
+
+// BuildIndex is EnsureIndex after a bulk load: the same index, built with
+// the memory and parallel workers a large graph needs to be built fast.
+func BuildIndex(ctx context.Context, pool *pgxpool.Pool, model string, dims int) error {
+	return createIndex(ctx, pool, model, dims, `
+		SET LOCAL maintenance_work_mem = '1GB';
+		SET LOCAL max_parallel_maintenance_workers = 2`)
+}
+
+func createIndex(ctx context.Context, pool *pgxpool.Pool, model string, dims int, settings string) error {
 	s := space{model, dims}
 	if !s.indexed() {
 		return nil
@@ -63,8 +75,28 @@ func EnsureIndex(ctx context.Context, pool *pgxpool.Pool, model string, dims int
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('relator.embeddings.index'))`); err != nil {
 			return fmt.Errorf("lock index creation: %w", err)
 		}
+		if settings != "" {
+			if _, err := tx.Exec(ctx, settings); err != nil {
+				return fmt.Errorf("index build settings: %w", err)
+			}
+		}
 		if _, err := tx.Exec(ctx, ddl); err != nil {
 			return fmt.Errorf("create hnsw index for %s: %w", model, err)
+		}
+		return nil
+	})
+}
+
+// DropIndex drops model's HNSW index, if any, before a bulk load that
+// BuildIndex follows.
+func DropIndex(ctx context.Context, pool *pgxpool.Pool, model string, dims int) error {
+	s := space{model, dims}
+	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('relator.embeddings.index'))`); err != nil {
+			return fmt.Errorf("lock index creation: %w", err)
+		}
+		if _, err := tx.Exec(ctx, `DROP INDEX IF EXISTS `+pgx.Identifier{s.indexName()}.Sanitize()); err != nil {
+			return fmt.Errorf("drop hnsw index for %s: %w", model, err)
 		}
 		return nil
 	})

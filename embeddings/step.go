@@ -23,6 +23,20 @@ type StepOptions struct {
 	// that a crash loses little work and row locks are held briefly.
 	// Default 256.
 	BatchSize int
+	// Before, when set, embeds only events that occurred before it: a
+	// backfill embeds its range and every prior of it, nothing later.
+	Before time.Time
+	// DeferIndex builds the model's HNSW index after the embedding instead
+	// of before it (dropping an existing one first): a bulk load into a
+	// built graph inserts every vector into it one by one, while one build
+	// at the end is much faster. Searches meanwhile are exact, hence slow:
+	// for backfills into a quiet database.
+	DeferIndex bool
+	// Stop, when closed, ends the step between batches.
+	Stop <-chan struct{}
+	// Committed, when set, is told how many vectors each committed batch
+	// wrote (progress bars, metrics).
+	Committed func(n int)
 	// Logger receives a line per batch. Default slog.Default().
 	Logger *slog.Logger
 }
@@ -35,10 +49,11 @@ type StepStats struct {
 }
 
 // Embed embeds every event whose current text has no vector of e's model —
-// new, changed, or the model switched — in batches, each embedded and
-// written in one transaction. Events are claimed with FOR NO KEY UPDATE
-// SKIP LOCKED, so several processes embedding at once share the work; a
-// crash rolls its batch back and the next run picks it up.
+// new, changed, or the model switched — in prior order, in batches, each
+// embedded and written in one transaction. Events are claimed with FOR NO
+// KEY UPDATE SKIP LOCKED, so several processes embedding at once share the
+// work; a crash rolls its batch back and the next run picks it up. Counts
+// are of committed batches only.
 func Embed(ctx context.Context, pool *pgxpool.Pool, e Embedder, opts StepOptions) (StepStats, error) {
 	if opts.BatchSize <= 0 {
 		opts.BatchSize = 256
@@ -48,23 +63,49 @@ func Embed(ctx context.Context, pool *pgxpool.Pool, e Embedder, opts StepOptions
 	}
 	var stats StepStats
 	indexed := false
-	if d := e.Dimensions(); d > 0 {
+	if d := e.Dimensions(); d > 0 && !opts.DeferIndex {
 		if err := EnsureIndex(ctx, pool, e.Model(), d); err != nil {
 			return stats, err
 		}
 		indexed = true
 	}
+	if opts.DeferIndex && e.Dimensions() > 0 {
+		if err := DropIndex(ctx, pool, e.Model(), e.Dimensions()); err != nil {
+			return stats, err
+		}
+	}
+	lastDims := e.Dimensions()
 	for {
 		var n, dims int
+		var batch StepStats
 		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			var err error
-			n, dims, err = embedBatch(ctx, tx, e, opts.BatchSize, &stats)
+			n, dims, err = embedBatch(ctx, tx, e, opts.BatchSize, opts.Before, &batch)
 			return err
 		})
 		if err != nil {
 			return stats, err
 		}
-		if n == 0 {
+		stats.Embedded += batch.Embedded
+		stats.Refreshed += batch.Refreshed
+		if opts.Committed != nil && batch.Embedded > 0 {
+			opts.Committed(batch.Embedded)
+		}
+		if dims > 0 {
+			lastDims = dims
+		}
+		stopped := false
+		select {
+		case <-opts.Stop:
+			stopped = true
+		default:
+		}
+		if n == 0 || stopped {
+			if opts.DeferIndex && lastDims > 0 {
+				if err := BuildIndex(ctx, pool, e.Model(), lastDims); err != nil {
+					return stats, err
+				}
+			}
 			if stats.Embedded > 0 {
 				// The search plan rests on the table's statistics: refresh
 				// them now rather than when autovacuum comes round, so the
@@ -77,7 +118,7 @@ func Embed(ctx context.Context, pool *pgxpool.Pool, e Embedder, opts StepOptions
 		}
 		stats.Batches++
 		opts.Logger.Debug("embedded batch", "model", e.Model(), "events", n, "total", stats.Embedded)
-		if !indexed && dims > 0 {
+		if !indexed && dims > 0 && !opts.DeferIndex {
 			if err := EnsureIndex(ctx, pool, e.Model(), dims); err != nil {
 				return stats, err
 			}
@@ -97,16 +138,21 @@ type pendingEvent struct {
 
 // embedBatch claims, embeds and writes one batch; it returns how many events
 // it handled and the vectors' dimension (0 when no vector was computed).
-func embedBatch(ctx context.Context, tx pgx.Tx, e Embedder, limit int, stats *StepStats) (int, int, error) {
+func embedBatch(ctx context.Context, tx pgx.Tx, e Embedder, limit int, before time.Time, stats *StepStats) (int, int, error) {
+	var until any // NULL: no bound
+	if !before.IsZero() {
+		until = before
+	}
 	rows, err := tx.Query(ctx, `
 		SELECT e.id, e.source_id, e.occurred_at, coalesce(e.title, ''), coalesce(e.summary, ''),
 		       coalesce(e.content, ''), e.actors, e.content_hash, v.text_hash
 		  FROM events e
 		  LEFT JOIN embeddings v ON v.event_id = e.id AND v.model = $1
-		 WHERE v.event_id IS NULL OR v.event_hash <> e.content_hash
-		 ORDER BY e.id
+		 WHERE (v.event_id IS NULL OR v.event_hash <> e.content_hash)
+		   AND ($3::timestamptz IS NULL OR e.occurred_at < $3)
+		 ORDER BY e.occurred_at, e.source_id
 		 LIMIT $2
-		   FOR NO KEY UPDATE OF e SKIP LOCKED`, e.Model(), limit)
+		   FOR NO KEY UPDATE OF e SKIP LOCKED`, e.Model(), limit, until)
 	if err != nil {
 		return 0, 0, fmt.Errorf("select pending embeddings: %w", err)
 	}
@@ -184,13 +230,19 @@ func embedBatch(ctx context.Context, tx pgx.Tx, e Embedder, limit int, stats *St
 	return len(pending), dims, nil
 }
 
-// Pending counts events whose current text has no vector of model.
-func Pending(ctx context.Context, pool *pgxpool.Pool, model string) (int, error) {
+// Pending counts events whose current text has no vector of model: all of
+// them, or those that occurred before before when it is set.
+func Pending(ctx context.Context, pool *pgxpool.Pool, model string, before time.Time) (int, error) {
+	var until any
+	if !before.IsZero() {
+		until = before
+	}
 	var n int
 	err := pool.QueryRow(ctx, `
 		SELECT count(*) FROM events e
 		  LEFT JOIN embeddings v ON v.event_id = e.id AND v.model = $1
-		 WHERE v.event_id IS NULL OR v.event_hash <> e.content_hash`, model).Scan(&n)
+		 WHERE (v.event_id IS NULL OR v.event_hash <> e.content_hash)
+		   AND ($2::timestamptz IS NULL OR e.occurred_at < $2)`, model, until).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("count pending embeddings: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
@@ -71,7 +72,7 @@ func TestEmbedOnlyWhatChanged(t *testing.T) {
 	importString(t, pool, `{"id":"wt56657","occurred_at":"2015-09-01","summary":"A rewritten summary."}
 {"id":"wt56658","occurred_at":"2015-09-09","summary":"Al-Shabaab claims to have killed scores of African Union troops in a successful attack that captured a compound in Janaale, south of Mogadishu.","actors":["African Union","Mogadishu","AlShabaab militant group","Janaale"]}
 `)
-	if n, err := embeddings.Pending(ctx, pool, e.Model()); err != nil || n != 2 {
+	if n, err := embeddings.Pending(ctx, pool, e.Model(), time.Time{}); err != nil || n != 2 {
 		t.Fatalf("pending = %d, %v; want 2", n, err)
 	}
 	st, err = embeddings.Embed(ctx, pool, e, opts)

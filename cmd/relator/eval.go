@@ -15,6 +15,7 @@ import (
 	"github.com/relator/relator/events"
 	"github.com/relator/relator/internal/db"
 	"github.com/relator/relator/internal/eval"
+	"github.com/relator/relator/internal/pass"
 )
 
 // evalOutput is the contract of DESIGN.md's Eval section: the last line of
@@ -88,11 +89,16 @@ func evalCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		if _, err := events.Import(ctx, pool, f); err != nil {
 			return fmt.Errorf("%s: %w", *file, err)
 		}
-		p, err := runPass(ctx, pool, cfg, inv.log, "eval")
+		inv.cfg = cfg
+		opts, err := passOptions(inv, "eval")
 		if err != nil {
 			return err
 		}
-		model := p.embedder.Model()
+		t, err := pass.Run(ctx, pool, opts)
+		if err != nil {
+			return err
+		}
+		model := opts.Embedder.Model()
 		retrieved, err := retrieveAll(ctx, pool, model, embeddings.SearchOptions{K: cfg.TopK, Window: cfg.Window})
 		if err != nil {
 			return err
@@ -113,13 +119,12 @@ func evalCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			said[eval.Pair{New: w[0], Prior: w[1]}] = true
 		}
 		l := eval.ScoreLinks(items, pairs, said)
-		t := p.totals
 		out := evalOutput{
 			Events: len(items), Queries: r.Queries, K: cfg.TopK,
 			RecallAtK: r.RecallAtK, HitAtK: r.HitAtK,
 			Link:             evalLink{Precision: l.Precision, Recall: l.Recall, F1: l.F1, ScoredPairs: l.ScoredPairs},
 			RelationsWritten: len(written), LLMCalls: t.Calls, TokensIn: t.TokensIn, TokensOut: t.TokensOut,
-			Embedder: model, Classifier: p.classifier.Model(),
+			Embedder: model, Classifier: opts.Classifier.Model(),
 		}
 		fmt.Fprintf(inv.stdout, "eval: link precision %.3f, recall %.3f, f1 %.3f over %d scored pairs; %d relations, %d model calls\n",
 			l.Precision, l.Recall, l.F1, l.ScoredPairs, out.RelationsWritten, out.LLMCalls)

@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/relator/relator/config"
 )
@@ -21,6 +22,10 @@ import (
 type command struct {
 	name, args, summary string
 	setup               func(fs *flag.FlagSet) func(ctx context.Context, inv invocation) error
+	// graceful commands wind down on SIGINT/SIGTERM: inv.stop is closed,
+	// and ctx is cancelled only after the grace period (or a second
+	// signal). The others are cancelled at once.
+	graceful bool
 }
 
 // env is what a command line may touch of the outside world, so that tests
@@ -28,7 +33,9 @@ type command struct {
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
-	getenv         func(string) string
+	lookupEnv      func(string) (string, bool)
+	// interrupt delivers SIGINT and SIGTERM; nil in tests that send none.
+	interrupt <-chan os.Signal
 }
 
 // invocation is what a command runs with: the validated configuration, a
@@ -39,25 +46,62 @@ type invocation struct {
 	args   []string
 	stdin  io.Reader
 	stdout io.Writer
+	// stop is closed when a graceful command must stop taking new work.
+	stop <-chan struct{}
 }
 
 func commands() []command {
 	return []command{
-		{"migrate", "", "apply the embedded schema migrations", migrateCmd},
-		{"import", "FILE|-", "upsert events from event JSONL (- reads stdin)", importCmd},
-		{"run", "", "one pass: embed what is pending, analyse what is pending, write pending relations", runCmd},
-		{"show", "EVENT_ID", "print one event with its related events from both directions", showCmd},
-		{"review", "list | approve ID… | reject ID…", "list relations awaiting review, approve or reject them", reviewCmd},
-		{"eval", "--events FILE [--k K] [--json]", "measure retrieval and linking quality on a story-labelled event file", evalCmd},
+		{"migrate", "", "apply the embedded schema migrations", migrateCmd, false},
+		{"import", "FILE|-", "upsert events from event JSONL (- reads stdin)", importCmd, false},
+		{"run", "", "one pass: embed what is pending, analyse what is pending, write pending relations", runCmd, true},
+		{"runs", "[--limit N] [--json]", "list recent runs, newest first", runsCmd, false},
+		{"status", "", "pending, claimed, failed and dead analyses per analysis key; newest errors", statusCmd, false},
+		{"requeue", "[--dead] [--event ID…]", "put failed (and with --dead, dead-lettered) analyses back", requeueCmd, false},
+		{"show", "EVENT_ID", "print one event with its related events from both directions", showCmd, false},
+		{"review", "list | approve ID… | reject ID…", "list relations awaiting review, approve or reject them", reviewCmd, false},
+		{"eval", "--events FILE [--k K] [--json]", "measure retrieval and linking quality on a story-labelled event file", evalCmd, false},
 	}
 }
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	code := run(ctx, os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv})
-	stop()
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	code := run(context.Background(), os.Args[1:], env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr,
+		lookupEnv: os.LookupEnv, interrupt: sigs})
 	os.Exit(code)
+}
+
+// onInterrupt turns the first SIGINT/SIGTERM into stop (a graceful command)
+// and cancels ctx after grace or at a second signal; a command that is not
+// graceful is cancelled at once.
+func onInterrupt(ctx context.Context, e env, graceful bool, grace time.Duration, log *slog.Logger) (context.Context, <-chan struct{}, func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	stop := make(chan struct{})
+	go func() {
+		select {
+		case <-e.interrupt:
+		case <-ctx.Done():
+			return
+		}
+		if !graceful {
+			cancel()
+			return
+		}
+		log.Info("stopping: no new work is claimed; work in flight may finish", "grace_period", grace.String())
+		close(stop)
+		t := time.NewTimer(grace)
+		defer t.Stop()
+		select {
+		case <-e.interrupt:
+			log.Warn("second signal: cancelling work in flight")
+		case <-t.C:
+			log.Warn("grace period over: cancelling work in flight")
+		case <-ctx.Done():
+		}
+		cancel()
+	}()
+	return ctx, stop, cancel
 }
 
 // run executes one command line and returns the process exit code.
@@ -88,7 +132,7 @@ func run(ctx context.Context, args []string, e env) int {
 		fmt.Fprintf(e.stderr, "usage: relator %s %s\n\n%s\n\nflags (each also read from the environment variable named):\n", cmd.name, cmd.args, cmd.summary)
 		fs.PrintDefaults()
 	}
-	loadConfig := config.Flags(fs, e.getenv)
+	loadConfig := config.Flags(fs, e.lookupEnv)
 	runCommand := cmd.setup(fs)
 	if err := fs.Parse(interleave(fs, args[1:])); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -101,7 +145,10 @@ func run(ctx context.Context, args []string, e env) int {
 		fmt.Fprintf(e.stderr, "relator %s: configuration: %v\n", cmd.name, err)
 		return 2
 	}
-	inv := invocation{cfg: cfg, log: newLogger(e.stderr, cfg), args: fs.Args(), stdin: e.stdin, stdout: e.stdout}
+	log := newLogger(e.stderr, cfg)
+	ctx, stop, cancel := onInterrupt(ctx, e, cmd.graceful, cfg.GracePeriod, log)
+	defer cancel()
+	inv := invocation{cfg: cfg, log: log, args: fs.Args(), stdin: e.stdin, stdout: e.stdout, stop: stop}
 	if err := runCommand(ctx, inv); err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {
@@ -110,6 +157,10 @@ func run(ctx context.Context, args []string, e env) int {
 			return 2
 		}
 		fmt.Fprintf(e.stderr, "relator %s: %v\n", cmd.name, err)
+		var ee exitError
+		if errors.As(err, &ee) {
+			return ee.code
+		}
 		return 1
 	}
 	return 0
@@ -120,10 +171,19 @@ type usageError struct{ msg string }
 
 func (u usageError) Error() string { return u.msg }
 
+// exitError is an error with an exit code of its own (see passExit).
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string { return e.err.Error() }
+func (e exitError) Unwrap() error { return e.err }
+
 func usage(w io.Writer) {
 	fmt.Fprintln(w, "usage: relator COMMAND [flags] [args]\n\ncommands:")
 	for _, c := range commands() {
-		fmt.Fprintf(w, "  %-8s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-9s %s\n", c.name, c.summary)
 	}
 	fmt.Fprintln(w, "\nrelator COMMAND -h lists a command's flags; every flag can also be set by environment variable.")
 }

@@ -22,7 +22,7 @@ func cli(t *testing.T, url string, args ...string) (int, string, string) {
 	environ := map[string]string{"DATABASE_URL": url}
 	code := run(context.Background(), args, env{
 		stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
-		getenv: func(k string) string { return environ[k] },
+		lookupEnv: func(k string) (string, bool) { v, ok := environ[k]; return v, ok },
 	})
 	return code, stdout.String(), stderr.String()
 }

@@ -74,7 +74,7 @@ func TestRunWithAnOpenAICompatibleServer(t *testing.T) {
 	runCLI := func(args ...string) string {
 		var stdout, stderr bytes.Buffer
 		code := run(context.Background(), args, env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
-			getenv: func(k string) string { return environ[k] }})
+			lookupEnv: func(k string) (string, bool) { v, ok := environ[k]; return v, ok }})
 		if code != 0 {
 			t.Fatalf("relator %v: exit %d\n%s%s", args, code, stdout.String(), stderr.String())
 		}

@@ -2,85 +2,88 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/relator/relator/analyzer"
-	"github.com/relator/relator/config"
 	"github.com/relator/relator/embeddings"
+	"github.com/relator/relator/internal/pass"
 )
 
-// pass is one run of the job: embed what is pending, analyse what is
-// pending, record it in the runs table.
-type pass struct {
-	embedder   embeddings.Embedder
-	classifier analyzer.Classifier
-	totals     analyzer.RunTotals
-	refreshed  int
-	took       time.Duration
-}
-
-// runPass does one pass of the pipeline with the configured providers.
-func runPass(ctx context.Context, pool *pgxpool.Pool, cfg config.Config, log *slog.Logger, command string) (pass, error) {
-	start := time.Now()
-	var p pass
-	var err error
-	if p.embedder, err = newEmbedder(cfg, log); err != nil {
-		return p, err
-	}
-	if p.classifier, err = newClassifier(cfg, log); err != nil {
-		return p, err
-	}
-	runID, err := analyzer.StartRun(ctx, pool, analyzer.RunInfo{
-		Command: command, Embedder: p.embedder.Model(),
-		Classifier: p.classifier.Model(), PromptVersion: p.classifier.PromptVersion(),
-	})
+// passOptions builds the options of a pass from the configuration, with the
+// configured providers.
+func passOptions(inv invocation, command string) (pass.Options, error) {
+	cfg := inv.cfg
+	e, err := newEmbedder(cfg, inv.log)
 	if err != nil {
-		return p, err
+		return pass.Options{}, err
 	}
-	err = func() error {
-		es, err := embeddings.Embed(ctx, pool, p.embedder, embeddings.StepOptions{BatchSize: cfg.EmbedBatchSize, Logger: log})
-		p.totals.Embedded, p.refreshed = es.Embedded, es.Refreshed
-		if err != nil {
-			return fmt.Errorf("embed: %w", err)
-		}
-		p.totals.Stats, err = analyzer.Analyze(ctx, pool, p.classifier, analyzer.Options{
-			EmbeddingModel: p.embedder.Model(),
+	c, err := newClassifier(cfg, inv.log)
+	if err != nil {
+		return pass.Options{}, err
+	}
+	return pass.Options{
+		Command: command, Embedder: e, Classifier: c, EmbedBatch: cfg.EmbedBatchSize,
+		Analysis: analyzer.Options{
+			EmbeddingModel: e.Model(),
 			Search:         embeddings.SearchOptions{K: cfg.TopK, Window: cfg.Window},
 			Concurrency:    cfg.Concurrency,
-			RunID:          runID,
-			Logger:         log,
-		})
-		if err != nil {
-			return fmt.Errorf("analyse: %w", err)
-		}
-		return nil
-	}()
-	p.took = time.Since(start)
-	if ferr := analyzer.FinishRun(context.WithoutCancel(ctx), pool, runID, p.totals, err); ferr != nil && err == nil {
-		err = ferr
-	}
-	return p, err
+			Lease:          cfg.Lease,
+			MaxAttempts:    cfg.MaxAttempts,
+		},
+		Stop:   inv.stop,
+		Logger: inv.log,
+	}, nil
 }
 
-// summary prints the pass's human summary line.
-func (p pass) summary(w io.Writer, command string) {
-	t := p.totals
+// passExit maps how a pass ended to the command's error: a pass with failed
+// events exits 3, an interrupted one 130, so that cron and Kubernetes see
+// both as failures while scripts can tell them apart.
+func passExit(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, pass.ErrFailures):
+		return exitError{3, err}
+	case errors.Is(err, pass.ErrAborted):
+		return exitError{130, fmt.Errorf("%w; what was not finished is pending for the next run", err)}
+	}
+	return err
+}
+
+// runOnePass does a pass and prints its summary line.
+func runOnePass(ctx context.Context, pool *pgxpool.Pool, w io.Writer, opts pass.Options) (pass.Result, error) {
+	res, err := pass.Run(ctx, pool, opts)
+	summary(w, opts, res)
+	return res, err
+}
+
+// summary prints the pass's one-line summary: what was committed.
+func summary(w io.Writer, opts pass.Options, r pass.Result) {
 	var types []string
-	for _, typ := range t.Types() {
-		types = append(types, fmt.Sprintf("%s %d", typ, t.ByType[typ]))
+	for _, typ := range r.Types() {
+		types = append(types, fmt.Sprintf("%s %d", typ, r.ByType[typ]))
 	}
 	byType := ""
 	if len(types) > 0 {
 		byType = " (" + strings.Join(types, ", ") + ")"
 	}
-	fmt.Fprintf(w, "%s: embedded %d events with %s, analysed %d with %s (%d failed), wrote %d relations%s, "+
+	extra := ""
+	if r.Dead > 0 {
+		extra += fmt.Sprintf(", %d dead-lettered", r.Dead)
+	}
+	if r.Lost > 0 {
+		extra += fmt.Sprintf(", %d taken over by other processes", r.Lost)
+	}
+	if r.Released > 0 {
+		extra += fmt.Sprintf(", %d released unfinished", r.Released)
+	}
+	fmt.Fprintf(w, "%s: run %d %s: embedded %d events with %s, analysed %d with %s (%d failed%s), wrote %d relations%s, "+
 		"%d model calls, %d tokens in / %d out, %d invalid items dropped, in %.1fs\n",
-		command, t.Embedded, p.embedder.Model(), t.Analysed, p.classifier.Model(), t.Failed, t.Written, byType,
-		t.Calls, t.TokensIn, t.TokensOut, t.Invalid, p.took.Seconds())
+		opts.Command, r.RunID, r.Status, r.Embedded, opts.Embedder.Model(), r.Analysed, opts.Classifier.Model(), r.Failed, extra,
+		r.Written, byType, r.Calls, r.TokensIn, r.TokensOut, r.Invalid, r.Took.Seconds())
 }

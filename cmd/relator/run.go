@@ -12,15 +12,16 @@ func runCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		if len(inv.args) > 0 {
 			return usageError{"run takes no arguments"}
 		}
+		opts, err := passOptions(inv, "run")
+		if err != nil {
+			return err
+		}
 		pool, err := db.Open(ctx, inv.cfg.DatabaseURL)
 		if err != nil {
 			return err
 		}
 		defer pool.Close()
-		p, err := runPass(ctx, pool, inv.cfg, inv.log, "run")
-		if p.embedder != nil && p.classifier != nil {
-			p.summary(inv.stdout, "run")
-		}
-		return err
+		_, err = runOnePass(ctx, pool, inv.stdout, opts)
+		return passExit(err)
 	}
 }

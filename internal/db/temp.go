@@ -12,8 +12,9 @@ import (
 
 // CreateTemp creates an empty database named prefix + a random suffix on the
 // server of serverURL and returns its URL and a function that drops it
-// (forcibly: connections still open to it are closed).
-func CreateTemp(ctx context.Context, serverURL, prefix string) (string, func(context.Context) error, error) {
+// (forcibly: connections still open to it are closed). with, if given, is
+// appended to CREATE DATABASE (tests: "TEMPLATE template0 LOCALE_PROVIDER icu …").
+func CreateTemp(ctx context.Context, serverURL, prefix string, with ...string) (string, func(context.Context) error, error) {
 	u, err := url.Parse(serverURL)
 	if err != nil {
 		return "", nil, fmt.Errorf("database url: %w", err)
@@ -23,7 +24,11 @@ func CreateTemp(ctx context.Context, serverURL, prefix string) (string, func(con
 	name := prefix + hex.EncodeToString(b)
 	ident := pgx.Identifier{name}.Sanitize()
 
-	if err := exec(ctx, serverURL, "CREATE DATABASE "+ident); err != nil {
+	create := "CREATE DATABASE " + ident
+	for _, w := range with {
+		create += " " + w
+	}
+	if err := exec(ctx, serverURL, create); err != nil {
 		return "", nil, fmt.Errorf("create database %s: %w", name, err)
 	}
 	drop := func(ctx context.Context) error {

@@ -25,10 +25,11 @@ func ServerURL(t testing.TB) string {
 }
 
 // NewDatabase creates an empty database on the test server, drops it when
-// the test ends, and returns its URL.
-func NewDatabase(t testing.TB) string {
+// the test ends, and returns its URL; with is appended to CREATE DATABASE
+// (say, another locale).
+func NewDatabase(t testing.TB, with ...string) string {
 	t.Helper()
-	u, drop, err := db.CreateTemp(context.Background(), ServerURL(t), "relator_test_")
+	u, drop, err := db.CreateTemp(context.Background(), ServerURL(t), "relator_test_", with...)
 	if err != nil {
 		t.Fatal(err)
 	}
