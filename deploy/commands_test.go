@@ -92,8 +92,9 @@ func invocations(t *testing.T) []invocation {
 			}
 		}
 	}
-	for _, name := range sortedKeys(loadCompose(t).Services) {
-		s := loadCompose(t).Services[name]
+	compose := loadCompose(t)
+	for _, name := range sortedKeys(compose.Services) {
+		s := compose.Services[name]
 		if strings.HasPrefix(s.Image, pgvectorRepo+":") {
 			continue
 		}
