@@ -102,6 +102,7 @@ type Stats struct {
 	Dead      int // events whose analysis failed for the last time
 	Lost      int // claims another process took over after their lease ran out
 	Released  int // claims handed back unanalysed on interruption
+	TakenOver int // claims taken over from processes whose leases ran out
 	Written   int // relations inserted
 	ByType    map[RelationType]int
 	Calls     int // model calls, including those of failed analyses
@@ -145,6 +146,7 @@ func (s *Stats) Merge(o Stats) {
 	s.Dead += o.Dead
 	s.Lost += o.Lost
 	s.Released += o.Released
+	s.TakenOver += o.TakenOver
 	s.Written += o.Written
 	s.Calls += o.Calls
 	s.TokensIn += o.TokensIn
@@ -296,6 +298,12 @@ func (a *analysis) run(ctx context.Context) (Stats, error) {
 			break
 		}
 		claimed += len(claims)
+		if n := takenOver(claims); n > 0 {
+			a.opts.Logger.Info("took over events from a process whose leases ran out", "events", n)
+			a.mu.Lock()
+			a.stats.TakenOver += n
+			a.mu.Unlock()
+		}
 		for _, cl := range claims {
 			h, cctx := a.hold(workCtx, cl)
 			workers.Go(func() {
@@ -343,6 +351,16 @@ func (a *analysis) run(ctx context.Context) (Stats, error) {
 		return a.stats, a.fatal
 	}
 	return a.stats, ctx.Err()
+}
+
+func takenOver(claims []claim) int {
+	n := 0
+	for _, c := range claims {
+		if c.takenOver {
+			n++
+		}
+	}
+	return n
 }
 
 // releaseUnstarted hands back claims made as the pass was stopping.

@@ -19,6 +19,8 @@ type claim struct {
 	eventID int64
 	hash    []byte // events.content_hash when claimed
 	token   pgtype.UUID
+	// takenOver: the event was claimed by a process whose lease ran out.
+	takenOver bool
 }
 
 // scope narrows the work a pass does: a time range of new events (zero
@@ -80,9 +82,9 @@ func claimEvents(ctx context.Context, pool *pgxpool.Pool, k key, embeddingModel 
 			                ELSE a.attempts + 1 END,
 			event_hash = excluded.event_hash,
 			lease_until = excluded.lease_until, claim_token = excluded.claim_token, run_id = excluded.run_id,
-			updated_at = now()
+			taken_over = (a.status = 'running'), updated_at = now()
 		 WHERE %s
-		RETURNING event_id, event_hash, claim_token`,
+		RETURNING event_id, event_hash, claim_token, taken_over`,
 		needsAnalysis(needs{"e.content_hash", "$6", "$7", "$10"}), needsAnalysis(needs{"excluded.event_hash", "$6", "$7", "$10"})),
 		k.model, k.promptVersion, embeddingModel, limit, lease.String(), maxAttempts, passStart,
 		nullTime(sc.from), nullTime(sc.to), nullTime(sc.reanalyseBefore), nullID(runID))
@@ -91,7 +93,7 @@ func claimEvents(ctx context.Context, pool *pgxpool.Pool, k key, embeddingModel 
 	}
 	claims, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claim, error) {
 		var c claim
-		return c, row.Scan(&c.eventID, &c.hash, &c.token)
+		return c, row.Scan(&c.eventID, &c.hash, &c.token, &c.takenOver)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim events: %w", err)

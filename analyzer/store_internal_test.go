@@ -53,7 +53,8 @@ func TestAClaimNamesItself(t *testing.T) {
 	}
 	time.Sleep(20 * time.Millisecond) // the leases run out
 	second, err := claimEvents(ctx, pool, k, e.Model(), 3, time.Minute, 3, start, scope{}, 0)
-	if err != nil || len(second) != 3 || second[0].eventID != first[0].eventID || second[0].token == first[0].token {
+	if err != nil || len(second) != 3 || second[0].eventID != first[0].eventID || second[0].token == first[0].token ||
+		!second[0].takenOver || first[0].takenOver {
 		t.Fatalf("takeover: %v, %v", second, err)
 	}
 

@@ -7,6 +7,7 @@ package runs
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"time"
@@ -184,4 +185,26 @@ func List(ctx context.Context, pool *pgxpool.Pool, limit int) ([]Run, error) {
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
 	return list, nil
+}
+
+// Latest returns the newest run of command under classifier and prompt
+// version whose params contain match (a backfill's range), if any: how a
+// restarted backfill finds the one it resumes.
+func Latest(ctx context.Context, pool *pgxpool.Pool, command, classifier, promptVersion string, match map[string]any) (Run, bool, error) {
+	b, err := json.Marshal(match)
+	if err != nil {
+		return Run{}, false, fmt.Errorf("find run: %w", err)
+	}
+	var r Run
+	err = pool.QueryRow(ctx, `
+		SELECT id, status, started_at, params FROM runs
+		 WHERE command = $1 AND classifier = $2 AND prompt_version = $3 AND params @> $4
+		 ORDER BY id DESC LIMIT 1`, command, classifier, promptVersion, b).Scan(&r.ID, &r.Status, &r.StartedAt, &r.Params)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Run{}, false, nil
+	}
+	if err != nil {
+		return Run{}, false, fmt.Errorf("find run: %w", err)
+	}
+	return r, true, nil
 }

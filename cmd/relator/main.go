@@ -55,6 +55,8 @@ func commands() []command {
 		{"migrate", "", "apply the embedded schema migrations", migrateCmd, false},
 		{"import", "FILE|-", "upsert events from event JSONL (- reads stdin)", importCmd, false},
 		{"run", "", "one pass: embed what is pending, analyse what is pending, write pending relations", runCmd, true},
+		{"backfill", "--from DATE --to DATE [--reanalyze] [--limit N]", "embed and analyse a range of history in time order; resumable", backfillCmd, true},
+		{"schedule", "[--spec CRON] [--run-now]", "stay up and do a run pass on a cron schedule, one pass per tick across replicas", scheduleCmd, true},
 		{"runs", "[--limit N] [--json]", "list recent runs, newest first", runsCmd, false},
 		{"status", "", "pending, claimed, failed and dead analyses per analysis key; newest errors", statusCmd, false},
 		{"requeue", "[--dead] [--event ID…]", "put failed (and with --dead, dead-lettered) analyses back", requeueCmd, false},

@@ -79,6 +79,9 @@ func summary(w io.Writer, opts pass.Options, r pass.Result) {
 	if r.Lost > 0 {
 		extra += fmt.Sprintf(", %d taken over by other processes", r.Lost)
 	}
+	if r.TakenOver > 0 {
+		extra += fmt.Sprintf(", %d taken over from stopped processes", r.TakenOver)
+	}
 	if r.Released > 0 {
 		extra += fmt.Sprintf(", %d released unfinished", r.Released)
 	}

@@ -16,7 +16,7 @@ func runCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		if err != nil {
 			return err
 		}
-		pool, err := db.Open(ctx, inv.cfg.DatabaseURL)
+		pool, err := db.OpenFor(ctx, inv.cfg.DatabaseURL, inv.cfg.Concurrency)
 		if err != nil {
 			return err
 		}

@@ -40,6 +40,9 @@ ALTER TABLE event_analyses ADD CONSTRAINT event_analyses_status_check
     CHECK (status IN ('pending', 'running', 'done', 'failed', 'dead'));
 ALTER TABLE event_analyses
     ADD COLUMN claim_token uuid,
+    -- The last claim took the analysis over from a process whose lease
+    -- ran out (it died, or stalled).
+    ADD COLUMN taken_over  boolean NOT NULL DEFAULT false,
     ADD COLUMN run_id      bigint REFERENCES runs (id) ON DELETE SET NULL,
     -- The prior candidates the analysis was given, best first (events.id):
     -- what it saw, so that a later check can search again and compare.
