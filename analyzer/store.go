@@ -53,7 +53,7 @@ func nullTime(t time.Time) any {
 func claimEvents(ctx context.Context, pool *pgxpool.Pool, k key, embeddingModel string, limit int, lease time.Duration,
 	maxAttempts int, passStart time.Time, sc scope, runID int64) ([]claim, error) {
 	rows, err := pool.Query(ctx, fmt.Sprintf(`
-		WITH mark AS (
+		WITH mark AS MATERIALIZED (
 			SELECT e.occurred_at, e.source_id
 			  FROM events e
 			 WHERE NOT EXISTS (SELECT 1 FROM embeddings v
@@ -66,7 +66,8 @@ func claimEvents(ctx context.Context, pool *pgxpool.Pool, k key, embeddingModel 
 			  JOIN embeddings v ON v.event_id = e.id AND v.model = $3 AND v.event_hash = e.content_hash
 			  LEFT JOIN event_analyses a ON a.event_id = e.id AND a.model = $1 AND a.prompt_version = $2
 			 WHERE (a.event_id IS NULL OR %s)
-			   AND NOT EXISTS (SELECT 1 FROM mark m WHERE (e.occurred_at, e.source_id) >= (m.occurred_at, m.source_id))
+			   -- uncorrelated, so computed once per claim (an InitPlan), not per row
+			   AND (NOT EXISTS (SELECT FROM mark) OR (e.occurred_at, e.source_id) < (SELECT m.occurred_at, m.source_id FROM mark m))
 			   AND ($8::timestamptz IS NULL OR e.occurred_at >= $8)
 			   AND ($9::timestamptz IS NULL OR e.occurred_at < $9)
 			 ORDER BY e.occurred_at, e.source_id

@@ -43,6 +43,11 @@ func scheduleCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		}
 		defer pool.Close()
 		m := metrics.New()
+		var types []string
+		for _, t := range analyzer.Taxonomy() {
+			types = append(types, string(t.Type))
+		}
+		m.KnowRelationTypes(types)
 		passes := 0
 		err = schedule.Run(ctx, schedule.Options{
 			Spec: inv.cfg.Schedule, Pool: pool, RunNow: *runNow, Stop: inv.stop, HTTPAddr: inv.cfg.HTTPAddr,

@@ -141,6 +141,18 @@ func New() *Metrics {
 	return m
 }
 
+// KnowRelationTypes makes relator_relations_written_total show a zero for
+// each of types (the taxonomy) before any relation of it is written, so a
+// replica that has not written one yet still serves the series.
+func (m *Metrics) KnowRelationTypes(types []string) {
+	if m == nil {
+		return
+	}
+	for _, t := range types {
+		m.relations.WithLabelValues(t)
+	}
+}
+
 // Registry is the registry the collectors are on: for tests and for callers
 // that add collectors of their own.
 func (m *Metrics) Registry() *prometheus.Registry {

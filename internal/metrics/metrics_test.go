@@ -225,3 +225,13 @@ func scrape(t *testing.T, m *metrics.Metrics) string {
 	}
 	return string(b)
 }
+
+func TestKnowRelationTypes(t *testing.T) {
+	m := metrics.New()
+	m.KnowRelationTypes([]string{"causes", "duplicate"})
+	if n := testutil.CollectAndCount(m.Registry(), "relator_relations_written_total"); n != 2 {
+		t.Fatalf("%d relation series before any pass; want 2 zeros", n)
+	}
+	var nilMetrics *metrics.Metrics
+	nilMetrics.KnowRelationTypes([]string{"causes"})
+}
