@@ -21,5 +21,7 @@ step "relator migrate";                      "$BIN" migrate
 step "relator import $SAMPLE";               "$BIN" import "$SAMPLE"
 step "relator run";                          "$BIN" run
 step "relator run (again: nothing to do)";   "$BIN" run
+step "relator runs";                         "$BIN" runs
+step "relator status";                       "$BIN" status
 step "relator show --most-related";          "$BIN" show --most-related
 printf '\ndemo: done in %ss. The data stays in database relator_demo: DATABASE_URL=%s\n' "$(($(date +%s) - start))" "$DEMO_URL"
