@@ -52,9 +52,11 @@ func backfillCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		opts.DeferIndexAt = *bulkAt
 		params := map[string]any{"from": start.Format(time.RFC3339Nano), "to": end.Format(time.RFC3339Nano), "reanalyze": *reanalyze}
 		if *reanalyze {
-			// Re-analysis redoes what was finished before the backfill
-			// began; a restarted one keeps the first one's time, so what it
-			// already redid counts as done.
+			// Re-analysis redoes what was finished before it began. A
+			// re-analysis of the same range that has not finished (stopped,
+			// or cut by --limit) is resumed with its time, so what it
+			// already redid counts as done; once finished, the next
+			// --reanalyze starts a new one.
 			cutoff, err := analyzer.Now(ctx, pool)
 			if err != nil {
 				return err
@@ -63,10 +65,16 @@ func backfillCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			if err != nil {
 				return err
 			}
-			if ok && last.Status != runs.Done && last.Status != runs.Partial {
-				if t, err := time.Parse(time.RFC3339Nano, fmt.Sprint(last.Params["reanalyse_before"])); err == nil {
+			if t, perr := time.Parse(time.RFC3339Nano, fmt.Sprint(last.Params["reanalyse_before"])); ok && perr == nil {
+				probe := opts.Analysis
+				probe.PassStart, probe.ReanalyseBefore = cutoff, t
+				left, err := analyzer.RemainingWork(ctx, pool, opts.Classifier, probe)
+				if err != nil {
+					return err
+				}
+				if left.Events > 0 {
 					cutoff = t
-					inv.log.Info("resuming the re-analysis of an unfinished backfill", "run", last.ID, "reanalyse_before", t)
+					inv.log.Info("resuming an unfinished re-analysis of this range", "run", last.ID, "reanalyse_before", t, "events_left", left.Events)
 				}
 			}
 			opts.Analysis.ReanalyseBefore = cutoff

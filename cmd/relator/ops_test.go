@@ -430,3 +430,33 @@ func get(t *testing.T, url string) string {
 	b, _ := io.ReadAll(resp.Body)
 	return string(b)
 }
+
+// TestBackfillReanalyzeResumesAndKeepsDecisions: --reanalyze analyses the
+// range again under the same model and prompt version; cut short (here by
+// --limit) it resumes without redoing what it redid; a reviewed relation
+// keeps its decision and no pair is written twice.
+func TestBackfillReanalyzeResumesAndKeepsDecisions(t *testing.T) {
+	url := freshSample(t)
+	mustCLI(t, url, "run")
+	relations := queryInt(t, url, `SELECT count(*) FROM relations`)
+	mustCLI(t, url, "review", "approve", "1")
+	args := []string{"backfill", "--from", "2015-09-01", "--to", "2015-09-30", "--reanalyze"}
+	if out := mustCLI(t, url, append(args, "--limit", "100")...); !strings.Contains(out, "analysed 100 ") {
+		t.Fatalf("limited re-analysis: %s", out)
+	}
+	if out := mustCLI(t, url, args...); !strings.Contains(out, "analysed 328 ") {
+		t.Fatalf("resumed re-analysis must do the 328 left: %s", out)
+	}
+	if out := mustCLI(t, url, args...); !strings.Contains(out, "analysed 428 ") {
+		t.Fatalf("a finished re-analysis is followed by a new one: %s", out)
+	}
+	if n := queryInt(t, url, `SELECT count(*) FROM relations`); n != relations {
+		t.Fatalf("%d relations after re-analyses; %d before: a pair is never written twice", n, relations)
+	}
+	if n := queryInt(t, url, `SELECT count(*) FROM relations WHERE id = 1 AND status = 'approved'`); n != 1 {
+		t.Fatal("the approved relation lost its decision")
+	}
+	if out := mustCLI(t, url, "backfill", "--from", "2015-09-01", "--to", "2015-09-30"); !strings.Contains(out, "analysed 0 ") {
+		t.Fatalf("a backfill of a finished range repeats nothing: %s", out)
+	}
+}
