@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/relator/relator/analyzer"
-	"github.com/relator/relator/internal/db"
 	"github.com/relator/relator/internal/pass"
 	"github.com/relator/relator/internal/progress"
 	"github.com/relator/relator/runs"
@@ -38,11 +37,7 @@ func backfillCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		if *limit < 0 || *bulkAt < 0 {
 			return usageError{"--limit and --bulk-index-at must not be negative"}
 		}
-		opts, err := passOptions(inv, "backfill")
-		if err != nil {
-			return err
-		}
-		pool, err := db.OpenFor(ctx, inv.cfg.DatabaseURL, inv.cfg.Concurrency)
+		opts, pool, err := openPass(ctx, inv, "backfill")
 		if err != nil {
 			return err
 		}

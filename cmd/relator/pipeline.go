@@ -11,6 +11,7 @@ import (
 
 	"github.com/relator/relator/analyzer"
 	"github.com/relator/relator/embeddings"
+	"github.com/relator/relator/internal/db"
 	"github.com/relator/relator/internal/pass"
 )
 
@@ -38,6 +39,16 @@ func passOptions(inv invocation, command string) (pass.Options, error) {
 		Stop:   inv.stop,
 		Logger: inv.log,
 	}, nil
+}
+
+// openPass builds a pass's options and opens a pool sized for it.
+func openPass(ctx context.Context, inv invocation, command string) (pass.Options, *pgxpool.Pool, error) {
+	opts, err := passOptions(inv, command)
+	if err != nil {
+		return opts, nil, err
+	}
+	pool, err := db.OpenFor(ctx, inv.cfg.DatabaseURL, inv.cfg.Concurrency)
+	return opts, pool, err
 }
 
 // passExit maps how a pass ended to the command's error: a pass with failed

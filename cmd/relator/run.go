@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"flag"
-
-	"github.com/relator/relator/internal/db"
 )
 
 func runCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
@@ -12,11 +10,7 @@ func runCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		if len(inv.args) > 0 {
 			return usageError{"run takes no arguments"}
 		}
-		opts, err := passOptions(inv, "run")
-		if err != nil {
-			return err
-		}
-		pool, err := db.OpenFor(ctx, inv.cfg.DatabaseURL, inv.cfg.Concurrency)
+		opts, pool, err := openPass(ctx, inv, "run")
 		if err != nil {
 			return err
 		}

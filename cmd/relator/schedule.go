@@ -12,7 +12,6 @@ import (
 
 	"github.com/relator/relator/analyzer"
 	"github.com/relator/relator/embeddings"
-	"github.com/relator/relator/internal/db"
 	"github.com/relator/relator/internal/metrics"
 	"github.com/relator/relator/internal/pass"
 	"github.com/relator/relator/internal/schedule"
@@ -33,11 +32,7 @@ func scheduleCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			next = append(next, t.Format(time.RFC3339))
 		}
 		fmt.Fprintf(inv.stdout, "schedule: %q; next passes at %s\n", spec.String(), strings.Join(next, ", "))
-		base, err := passOptions(inv, "schedule")
-		if err != nil {
-			return err
-		}
-		pool, err := db.OpenFor(ctx, inv.cfg.DatabaseURL, inv.cfg.Concurrency)
+		base, pool, err := openPass(ctx, inv, "schedule")
 		if err != nil {
 			return err
 		}
