@@ -32,5 +32,9 @@ demo: build
 eval: build
 	@$(WITH_DB) $(BIN) eval --events $(SAMPLE) --k 15 --json
 
+# The standard measurements (BENCHMARKS.md); under 10 minutes on 2 cores.
+bench: build
+	@$(WITH_DB) BIN=$(BIN) bash scripts/bench.sh
+
 clean:
 	rm -rf bin

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -239,6 +240,8 @@ type analysis struct {
 	passStart time.Time // the database's clock: failures since then wait for the next pass
 	stopWork  context.CancelCauseFunc
 
+	writes chan writeRequest // to the writer, which batches them
+
 	mu    sync.Mutex
 	stats Stats
 	held  map[pgtype.UUID]*heldClaim
@@ -254,41 +257,62 @@ func (a *analysis) run(ctx context.Context) (Stats, error) {
 	var hb sync.WaitGroup
 	hb.Go(func() { a.heartbeat(hbCtx) })
 
+	mark, err := watermark(ctx, a.pool, a.opts.EmbeddingModel)
+	if err != nil {
+		stopHeartbeat()
+		hb.Wait()
+		return Stats{}, err
+	}
+
+	// Concurrency workers take claimed events from jobs. The claimer keeps
+	// up to Concurrency more claimed ahead, and claims again whenever half
+	// a batch of room is free, so that C calls stay in flight at any C
+	// without a claim per finished event.
+	c := a.opts.Concurrency
+	capacity := 2 * c
+	refill := max(1, min(a.opts.ClaimBatch, c/2))
+	jobs := make(chan job, capacity)
+	var outstanding atomic.Int64 // claimed and not yet finished
+	a.writes = make(chan writeRequest, c)
+	var writer sync.WaitGroup
+	writer.Go(func() { a.writer(ctx) })
 	var workers sync.WaitGroup
-	slots := make(chan struct{}, a.opts.Concurrency) // one token per claim in flight
+	for range c {
+		workers.Go(func() {
+			for j := range jobs {
+				a.work(ctx, j.ctx, j.h)
+				outstanding.Add(-1)
+				select {
+				case a.freed <- struct{}{}:
+				default:
+				}
+			}
+		})
+	}
+
+	var cursor orderKey
 	claimed := 0
 	retried := false
 	for !a.stopping(workCtx) {
-		// One free worker is enough to claim; take every free one.
-		select {
-		case slots <- struct{}{}:
-		case <-a.opts.Stop:
-			continue
-		case <-workCtx.Done():
-			continue
-		}
-		took := 1
-		for took < a.opts.ClaimBatch && len(slots) < cap(slots) {
-			slots <- struct{}{}
-			took++
-		}
-		n := took
+		free := capacity - int(outstanding.Load())
 		if a.opts.Limit > 0 {
-			n = min(n, a.opts.Limit-claimed)
+			free = min(free, a.opts.Limit-claimed)
+			if free <= 0 {
+				break
+			}
 		}
-		var claims []claim
-		var err error
-		if n > 0 {
-			// Not cancelled midway: a claim committed by the server but
-			// never read back would sit leased until its lease ran out.
-			cctx, cancel := context.WithTimeout(context.WithoutCancel(workCtx), writeTimeout)
-			claims, err = claimEvents(cctx, a.pool, a.k, a.opts.EmbeddingModel, n, a.opts.Lease,
-				a.opts.MaxAttempts, a.passStart, a.sc, a.opts.RunID)
-			cancel()
+		if free < refill && (a.opts.Limit == 0 || a.opts.Limit-claimed >= refill) {
+			a.waitFreed(workCtx)
+			continue
 		}
-		for range took - len(claims) {
-			<-slots
-		}
+		n := min(free, a.opts.ClaimBatch)
+		// Not cancelled midway: a claim committed by the server but never
+		// read back would sit leased until its lease ran out.
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(workCtx), writeTimeout)
+		claims, err := claimEvents(cctx, a.pool, claimRequest{k: a.k, embeddingModel: a.opts.EmbeddingModel, limit: n,
+			lease: a.opts.Lease, maxAttempts: a.opts.MaxAttempts, passStart: a.passStart, sc: a.sc, runID: a.opts.RunID,
+			after: cursor, mark: mark})
+		cancel()
 		if err != nil {
 			a.setFatal(err)
 			break
@@ -306,42 +330,27 @@ func (a *analysis) run(ctx context.Context) (Stats, error) {
 		}
 		for _, cl := range claims {
 			h, cctx := a.hold(workCtx, cl)
-			workers.Go(func() {
-				defer func() {
-					<-slots
-					select {
-					case a.freed <- struct{}{}:
-					default:
-					}
-				}()
-				a.work(ctx, cctx, h)
-			})
+			outstanding.Add(1)
+			jobs <- job{h, cctx}
+			cursor = cl.order
 		}
-		if len(claims) == n && n > 0 {
+		if len(claims) == n {
 			retried = false
 			continue
 		}
-		if !retried && n > 0 {
+		if !retried {
 			// A claim's snapshot may predate another process's claim of
-			// the same events, which its upsert then skips: a fresh one
+			// events it then skips: a fresh one, from the same place,
 			// finds what is really left.
 			retried = true
 			continue
 		}
-		retried = false
-		// Nothing more to claim now, or the limit is reached. Return once
-		// the workers are done; while they work, look again whenever one
-		// finishes, since its event may have held the watermark back.
-		if len(slots) == 0 || (a.opts.Limit > 0 && claimed >= a.opts.Limit) {
-			break
-		}
-		select {
-		case <-a.freed:
-		case <-a.opts.Stop:
-		case <-workCtx.Done():
-		}
+		break // nothing more to claim in this call
 	}
+	close(jobs)
 	workers.Wait()
+	close(a.writes)
+	writer.Wait()
 	stopHeartbeat()
 	hb.Wait()
 
@@ -351,6 +360,86 @@ func (a *analysis) run(ctx context.Context) (Stats, error) {
 		return a.stats, a.fatal
 	}
 	return a.stats, ctx.Err()
+}
+
+// writeRequest is a worker's finished analysis, waiting to be written.
+type writeRequest struct {
+	f     finishing
+	reply chan finished
+}
+
+// maxWriteBatch bounds the analyses one transaction writes.
+const maxWriteBatch = 32
+
+// write hands f to the writer and waits until it is written.
+func (a *analysis) write(f finishing) ([]RelationType, error) {
+	reply := make(chan finished, 1)
+	a.writes <- writeRequest{f, reply}
+	r := <-reply
+	return r.types, r.err
+}
+
+// writer writes the analyses the workers finish: whatever has come in
+// while the previous transaction ran goes in the next one, so a busy pass
+// commits many events at once and an idle one writes each at once. When a
+// shared transaction fails, each of its events is written alone, so that
+// one event the database refuses fails alone.
+func (a *analysis) writer(passCtx context.Context) {
+	for req := range a.writes {
+		batch := []writeRequest{req}
+	more:
+		for len(batch) < maxWriteBatch {
+			select {
+			case r, ok := <-a.writes:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(passCtx), writeTimeout)
+		fs := make([]finishing, len(batch))
+		for i, r := range batch {
+			fs[i] = r.f
+		}
+		out, err := finishAll(ctx, a.pool, a.k, a.opts.RunID, fs)
+		if err != nil && len(batch) > 1 {
+			for _, r := range batch {
+				one, err := finishAll(ctx, a.pool, a.k, a.opts.RunID, []finishing{r.f})
+				if err != nil {
+					r.reply <- finished{err: err}
+				} else {
+					r.reply <- one[0]
+				}
+			}
+		} else {
+			for i, r := range batch {
+				if err != nil {
+					r.reply <- finished{err: err}
+				} else {
+					r.reply <- out[i]
+				}
+			}
+		}
+		cancel()
+	}
+}
+
+// job is a claimed event for a worker.
+type job struct {
+	h   *heldClaim
+	ctx context.Context
+}
+
+// waitFreed waits until a worker finishes an event, or the pass stops.
+func (a *analysis) waitFreed(ctx context.Context) {
+	select {
+	case <-a.freed:
+	case <-a.opts.Stop:
+	case <-ctx.Done():
+	}
 }
 
 func takenOver(claims []claim) int {
@@ -461,7 +550,7 @@ func (a *analysis) analyse(passCtx, ctx context.Context, h *heldClaim) Outcome {
 	}
 	if err == nil {
 		var inserted []RelationType
-		inserted, err = finish(wctx, a.pool, a.k, h.claim, a.opts.RunID, res, rels, cands)
+		inserted, err = a.write(finishing{h.claim, res, rels, cands})
 		switch {
 		case errors.Is(err, errLost):
 			o.Status = "lost"

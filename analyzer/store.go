@@ -21,6 +21,7 @@ type claim struct {
 	token   pgtype.UUID
 	// takenOver: the event was claimed by a process whose lease ran out.
 	takenOver bool
+	order     orderKey
 }
 
 // scope narrows the work a pass does: a time range of new events (zero
@@ -38,63 +39,112 @@ func nullTime(t time.Time) any {
 	return t
 }
 
-// claimEvents leases up to limit events that need analysis under key, oldest
-// first, skipping events another process holds. Events that failed since
-// passStart are left for a later pass.
-//
-// An event is claimed only when it and every event before it in prior order
-// have a current vector of embeddingModel (the embedding watermark): an
-// event whose priors are still being embedded — say in another process's
-// uncommitted batch — would be analysed against too few candidates.
+// orderKey is an event's place in prior order; the zero value is no place.
+type orderKey struct {
+	at time.Time
+	id string
+}
+
+func (o orderKey) set() bool { return o.id != "" }
+
+// params are o as two query parameters, NULL when unset.
+func (o orderKey) params() (any, any) {
+	if !o.set() {
+		return nil, nil
+	}
+	return o.at, o.id
+}
+
+// claimRequest is what claimEvents claims.
+type claimRequest struct {
+	k              key
+	embeddingModel string
+	limit          int
+	lease          time.Duration
+	maxAttempts    int
+	passStart      time.Time
+	sc             scope
+	runID          int64
+	// after is a keyset cursor: only events after it, so that a pass's
+	// claims do not read its finished events again and again.
+	after orderKey
+	// mark is the embedding watermark: only events before it.
+	mark orderKey
+}
+
+// watermark is the first event in prior order without a current vector of
+// model (the zero orderKey when every event has one): an event at or after
+// it must not be analysed yet, since its priors may lack their vectors —
+// say in another process's uncommitted embedding batch.
+func watermark(ctx context.Context, pool *pgxpool.Pool, model string) (orderKey, error) {
+	var o orderKey
+	err := pool.QueryRow(ctx, `
+		SELECT e.occurred_at, e.source_id
+		  FROM events e
+		 WHERE NOT EXISTS (SELECT FROM embeddings v WHERE v.event_id = e.id AND v.model = $1 AND v.event_hash = e.content_hash)
+		 ORDER BY e.occurred_at, e.source_id
+		 LIMIT 1`, model).Scan(&o.at, &o.id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return orderKey{}, nil
+	}
+	if err != nil {
+		return o, fmt.Errorf("embedding watermark: %w", err)
+	}
+	return o, nil
+}
+
+// claimEvents leases up to r.limit events that need analysis under r.k,
+// oldest first, skipping events another process holds. Events that failed
+// since the pass began are left for a later pass. Only events before the
+// embedding watermark r.mark are claimed (see watermark), and after the
+// cursor r.after; the claims come back in prior order.
 //
 // The need for analysis is checked twice: on the select's snapshot, and
 // again in the upsert's WHERE, which PostgreSQL evaluates against the latest
 // committed row, so two processes racing for one event cannot both claim it.
-func claimEvents(ctx context.Context, pool *pgxpool.Pool, k key, embeddingModel string, limit int, lease time.Duration,
-	maxAttempts int, passStart time.Time, sc scope, runID int64) ([]claim, error) {
+func claimEvents(ctx context.Context, pool *pgxpool.Pool, r claimRequest) ([]claim, error) {
+	afterAt, afterID := r.after.params()
+	markAt, markID := r.mark.params()
 	rows, err := pool.Query(ctx, fmt.Sprintf(`
-		WITH mark AS MATERIALIZED (
-			SELECT e.occurred_at, e.source_id
-			  FROM events e
-			 WHERE NOT EXISTS (SELECT 1 FROM embeddings v
-			                    WHERE v.event_id = e.id AND v.model = $3 AND v.event_hash = e.content_hash)
-			 ORDER BY e.occurred_at, e.source_id
-			 LIMIT 1
-		), todo AS (
+		WITH todo AS (
 			SELECT e.id, e.content_hash
 			  FROM events e
 			  JOIN embeddings v ON v.event_id = e.id AND v.model = $3 AND v.event_hash = e.content_hash
 			  LEFT JOIN event_analyses a ON a.event_id = e.id AND a.model = $1 AND a.prompt_version = $2
 			 WHERE (a.event_id IS NULL OR %s)
-			   -- uncorrelated, so computed once per claim (an InitPlan), not per row
-			   AND (NOT EXISTS (SELECT FROM mark) OR (e.occurred_at, e.source_id) < (SELECT m.occurred_at, m.source_id FROM mark m))
+			   AND ($12::timestamptz IS NULL OR (e.occurred_at, e.source_id) > ($12, $13::text))
+			   AND ($14::timestamptz IS NULL OR (e.occurred_at, e.source_id) < ($14, $15::text))
 			   AND ($8::timestamptz IS NULL OR e.occurred_at >= $8)
 			   AND ($9::timestamptz IS NULL OR e.occurred_at < $9)
 			 ORDER BY e.occurred_at, e.source_id
 			 LIMIT $4
 			   FOR NO KEY UPDATE OF e SKIP LOCKED
+		), claimed AS (
+			INSERT INTO event_analyses AS a (event_id, model, prompt_version, status, event_hash, attempts, lease_until,
+			                                 claim_token, run_id)
+			SELECT id, $1, $2, 'running', content_hash, 1, now() + $5::interval, gen_random_uuid(), $11 FROM todo
+			ON CONFLICT (event_id, model, prompt_version) DO UPDATE SET
+				status = 'running',
+				attempts = CASE WHEN a.event_hash IS DISTINCT FROM excluded.event_hash OR a.status = 'done' THEN 1
+				                ELSE a.attempts + 1 END,
+				event_hash = excluded.event_hash,
+				lease_until = excluded.lease_until, claim_token = excluded.claim_token, run_id = excluded.run_id,
+				taken_over = (a.status = 'running'), updated_at = now()
+			 WHERE %s
+			RETURNING event_id, event_hash, claim_token, taken_over
 		)
-		INSERT INTO event_analyses AS a (event_id, model, prompt_version, status, event_hash, attempts, lease_until,
-		                                 claim_token, run_id)
-		SELECT id, $1, $2, 'running', content_hash, 1, now() + $5::interval, gen_random_uuid(), $11 FROM todo
-		ON CONFLICT (event_id, model, prompt_version) DO UPDATE SET
-			status = 'running',
-			attempts = CASE WHEN a.event_hash IS DISTINCT FROM excluded.event_hash OR a.status = 'done' THEN 1
-			                ELSE a.attempts + 1 END,
-			event_hash = excluded.event_hash,
-			lease_until = excluded.lease_until, claim_token = excluded.claim_token, run_id = excluded.run_id,
-			taken_over = (a.status = 'running'), updated_at = now()
-		 WHERE %s
-		RETURNING event_id, event_hash, claim_token, taken_over`,
+		SELECT c.event_id, c.event_hash, c.claim_token, c.taken_over, e.occurred_at, e.source_id
+		  FROM claimed c JOIN events e ON e.id = c.event_id
+		 ORDER BY e.occurred_at, e.source_id`,
 		needsAnalysis(needs{"e.content_hash", "$6", "$7", "$10"}), needsAnalysis(needs{"excluded.event_hash", "$6", "$7", "$10"})),
-		k.model, k.promptVersion, embeddingModel, limit, lease.String(), maxAttempts, passStart,
-		nullTime(sc.from), nullTime(sc.to), nullTime(sc.reanalyseBefore), nullID(runID))
+		r.k.model, r.k.promptVersion, r.embeddingModel, r.limit, r.lease.String(), r.maxAttempts, r.passStart,
+		nullTime(r.sc.from), nullTime(r.sc.to), nullTime(r.sc.reanalyseBefore), nullID(r.runID), afterAt, afterID, markAt, markID)
 	if err != nil {
 		return nil, fmt.Errorf("claim events: %w", err)
 	}
 	claims, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claim, error) {
 		var c claim
-		return c, row.Scan(&c.eventID, &c.hash, &c.token, &c.takenOver)
+		return c, row.Scan(&c.eventID, &c.hash, &c.token, &c.takenOver, &c.order.at, &c.order.id)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim events: %w", err)
@@ -146,61 +196,99 @@ type written struct {
 // is not written, and its row is not touched.
 var errLost = errors.New("claim lost to another process")
 
-// finish stores an event's relations and marks its analysis done, with the
-// candidates it saw, in one transaction — if the claim is still this
-// process's. A relation already stored for the same pair, model and prompt
-// version is left as it is: reruns never touch what reviewers see. It
-// returns the types of the relations inserted.
+// finishing is one event's analysis to write.
+type finishing struct {
+	c          claim
+	res        Result
+	rels       []written
+	candidates []int64
+}
+
+// finishSQL stores an event's relations and marks its analysis done, with
+// the candidates it saw — if the claim is still this process's: the update
+// names the claim's token, and the relations are inserted only when it
+// matched. A relation already stored for the same pair, model and prompt
+// version is left as it is: reruns never touch what reviewers see. The
+// statement returns whether the claim was held and the types inserted.
+const finishSQL = `
+	WITH held AS (
+		UPDATE event_analyses SET status = 'done', event_hash = $5, relations = $6, analysed_at = now(),
+		       lease_until = NULL, claim_token = NULL, last_error = NULL, updated_at = now(),
+		       llm_calls = $7, tokens_in = $8, tokens_out = $9, invalid = $10, candidates = $11, run_id = $12
+		 WHERE event_id = $1 AND model = $2 AND prompt_version = $3 AND claim_token = $4 AND status = 'running'
+		RETURNING event_id
+	), inserted AS (
+		INSERT INTO relations (new_event_id, prior_event_id, type, confidence, rationale, candidate_number,
+		                       similarity, model, prompt_version, run_id)
+		SELECT $1, p, t, c, w, n, s, $2, $3, $12
+		  FROM unnest($13::bigint[], $14::text[], $15::float8[], $16::text[], $17::int[], $18::float8[]) AS r (p, t, c, w, n, s)
+		 WHERE EXISTS (SELECT FROM held)
+		ON CONFLICT (new_event_id, prior_event_id, model, prompt_version) DO NOTHING
+		RETURNING type
+	)
+	SELECT EXISTS (SELECT FROM held), coalesce((SELECT array_agg(type) FROM inserted), '{}')`
+
+func (f finishing) args(k key, runID int64) []any {
+	n := len(f.rels)
+	prior, types, conf := make([]int64, n), make([]string, n), make([]float64, n)
+	why, num, sim := make([]string, n), make([]int32, n), make([]float64, n)
+	for i, r := range f.rels {
+		prior[i], types[i], conf[i], why[i], num[i], sim[i] =
+			r.priorID, string(r.Type), r.Confidence, r.Rationale, int32(r.Number), r.similarity
+	}
+	return []any{f.c.eventID, k.model, k.promptVersion, f.c.token, f.c.hash, n,
+		f.res.Calls, f.res.TokensIn, f.res.TokensOut, f.res.Invalid, f.candidates, nullID(runID),
+		prior, types, conf, why, num, sim}
+}
+
+// finish writes one event's analysis in a transaction of its own and
+// returns the types of the relations inserted, or errLost.
 func finish(ctx context.Context, pool *pgxpool.Pool, k key, c claim, runID int64, res Result, rels []written, candidates []int64) ([]RelationType, error) {
-	var inserted []RelationType
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `
-			UPDATE event_analyses SET status = 'done', event_hash = $5, relations = $6, analysed_at = now(),
-			       lease_until = NULL, claim_token = NULL, last_error = NULL, updated_at = now(),
-			       llm_calls = $7, tokens_in = $8, tokens_out = $9, invalid = $10, candidates = $11, run_id = $12
-			 WHERE event_id = $1 AND model = $2 AND prompt_version = $3 AND claim_token = $4 AND status = 'running'`,
-			c.eventID, k.model, k.promptVersion, c.token, c.hash, len(rels),
-			res.Calls, res.TokensIn, res.TokensOut, res.Invalid, candidates, nullID(runID))
-		if err != nil {
-			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return errLost
-		}
-		if len(rels) == 0 {
-			return nil
-		}
-		prior := make([]int64, len(rels))
-		types := make([]string, len(rels))
-		conf := make([]float64, len(rels))
-		why := make([]string, len(rels))
-		num := make([]int32, len(rels))
-		sim := make([]float64, len(rels))
-		for i, r := range rels {
-			prior[i], types[i], conf[i], why[i], num[i], sim[i] =
-				r.priorID, string(r.Type), r.Confidence, r.Rationale, int32(r.Number), r.similarity
-		}
-		rows, err := tx.Query(ctx, `
-			INSERT INTO relations (new_event_id, prior_event_id, type, confidence, rationale, candidate_number,
-			                       similarity, model, prompt_version, run_id)
-			SELECT $1, p, t, c, w, n, s, $8, $9, $10
-			  FROM unnest($2::bigint[], $3::text[], $4::float8[], $5::text[], $6::int[], $7::float8[]) AS r (p, t, c, w, n, s)
-			ON CONFLICT (new_event_id, prior_event_id, model, prompt_version) DO NOTHING
-			RETURNING type`,
-			c.eventID, prior, types, conf, why, num, sim, k.model, k.promptVersion, nullID(runID))
-		if err != nil {
-			return err
-		}
-		inserted, err = pgx.CollectRows(rows, pgx.RowTo[RelationType])
-		return err
-	})
-	if errors.Is(err, errLost) {
-		return nil, errLost
-	}
+	out, err := finishAll(ctx, pool, k, runID, []finishing{{c, res, rels, candidates}})
 	if err != nil {
-		return nil, fmt.Errorf("write relations of event %d: %w", c.eventID, err)
+		return nil, err
 	}
-	return inserted, nil
+	return out[0].types, out[0].err
+}
+
+// finished is the outcome of one finishing.
+type finished struct {
+	types []RelationType
+	err   error // errLost, or nil
+}
+
+// finishAll writes several events' analyses in one transaction and one
+// round trip: the writes of a busy pass share a commit. An error is the
+// whole transaction's; nothing of it is written.
+func finishAll(ctx context.Context, pool *pgxpool.Pool, k key, runID int64, fs []finishing) ([]finished, error) {
+	out := make([]finished, len(fs))
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		b := &pgx.Batch{}
+		for i, f := range fs {
+			b.Queue(finishSQL, f.args(k, runID)...).QueryRow(func(row pgx.Row) error {
+				var held bool
+				var types []string
+				if err := row.Scan(&held, &types); err != nil {
+					return err
+				}
+				if !held {
+					out[i].err = errLost
+				}
+				for _, t := range types {
+					out[i].types = append(out[i].types, RelationType(t))
+				}
+				return nil
+			})
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+	if err != nil {
+		if len(fs) == 1 {
+			return nil, fmt.Errorf("write relations of event %d: %w", fs[0].c.eventID, err)
+		}
+		return nil, fmt.Errorf("write relations of %d events: %w", len(fs), err)
+	}
+	return out, nil
 }
 
 // fail records a failed analysis: tried again by a later pass, or, once it

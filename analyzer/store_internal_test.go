@@ -3,6 +3,7 @@ package analyzer
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -47,12 +48,12 @@ func TestAClaimNamesItself(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, err := claimEvents(ctx, pool, k, e.Model(), 3, time.Millisecond, 3, start, scope{}, 0)
+	first, err := claimEvents(ctx, pool, claimRequest{k: k, embeddingModel: e.Model(), limit: 3, lease: time.Millisecond, maxAttempts: 3, passStart: start})
 	if err != nil || len(first) != 3 {
 		t.Fatalf("first claim: %v, %v", first, err)
 	}
 	time.Sleep(20 * time.Millisecond) // the leases run out
-	second, err := claimEvents(ctx, pool, k, e.Model(), 3, time.Minute, 3, start, scope{}, 0)
+	second, err := claimEvents(ctx, pool, claimRequest{k: k, embeddingModel: e.Model(), limit: 3, lease: time.Minute, maxAttempts: 3, passStart: start})
 	if err != nil || len(second) != 3 || second[0].eventID != first[0].eventID || second[0].token == first[0].token ||
 		!second[0].takenOver || first[0].takenOver {
 		t.Fatalf("takeover: %v, %v", second, err)
@@ -96,7 +97,7 @@ func TestAnEventChangedUnderItsClaimFailsAlone(t *testing.T) {
 	}
 	a := &analysis{pool: pool, c: c, opts: Options{EmbeddingModel: e.Model()}.withDefaults(), k: key{c.Model(), c.PromptVersion()},
 		passStart: start, stopWork: func(error) {}, held: map[pgtype.UUID]*heldClaim{}, freed: make(chan struct{}, 1)}
-	claims, err := claimEvents(ctx, pool, a.k, e.Model(), 2, time.Minute, 3, start, scope{}, 0)
+	claims, err := claimEvents(ctx, pool, claimRequest{k: a.k, embeddingModel: e.Model(), limit: 2, lease: time.Minute, maxAttempts: 3, passStart: start})
 	if err != nil || len(claims) != 2 {
 		t.Fatalf("claim: %v, %v", claims, err)
 	}
@@ -108,10 +109,15 @@ func TestAnEventChangedUnderItsClaimFailsAlone(t *testing.T) {
 		`{"id":"`+sourceID+`","occurred_at":"2015-09-01","summary":"Rewritten after the claim."}`+"\n")); err != nil {
 		t.Fatal(err)
 	}
+	a.writes = make(chan writeRequest)
+	done := make(chan struct{})
+	go func() { a.writer(ctx); close(done) }()
 	for _, cl := range claims {
 		h, cctx := a.hold(ctx, cl)
 		a.work(ctx, cctx, h)
 	}
+	close(a.writes)
+	<-done
 	if a.fatal != nil || a.stats.Failed != 1 || a.stats.Analysed != 1 {
 		t.Fatalf("stats %+v, fatal %v; want the changed event failed alone", a.stats, a.fatal)
 	}
@@ -134,4 +140,42 @@ func (everyCandidate) PromptVersion() string { return "v1" }
 func (everyCandidate) Classify(_ context.Context, _ events.Event, cands []Candidate) (Result, error) {
 	return Result{Relations: []Relation{{Number: 1, Type: Continuation, Confidence: 0.5,
 		Rationale: "Event 1 came first. The New Event follows it."}}}, nil
+}
+
+// BenchmarkFinish writes one event's analysis with 15 relations, the
+// transaction every analysed event commits.
+func BenchmarkFinish(b *testing.B) {
+	ctx := context.Background()
+	pool := pgtest.New(b)
+	var lines []string
+	for i := range 16 {
+		lines = append(lines, fmt.Sprintf(`{"id":"e%02d","occurred_at":"2015-09-%02d","summary":"Event %d."}`, i, i+1, i))
+	}
+	if _, err := events.Import(ctx, pool, strings.NewReader(strings.Join(lines, "\n")+"\n")); err != nil {
+		b.Fatal(err)
+	}
+	e := embeddings.NewOffline(embeddings.OfflineOptions{Dimensions: 64})
+	if _, err := embeddings.Embed(ctx, pool, e, embeddings.StepOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	var rels []written
+	for i := 1; i <= 15; i++ {
+		rels = append(rels, written{Relation: Relation{Number: i, Type: Continuation, Confidence: 0.5,
+			Rationale: fmt.Sprintf("Event %d came first. The New Event follows it.", i)}, priorID: int64(i), similarity: 0.5})
+	}
+	k := key{"bench", "v1"}
+	start, _ := Now(ctx, pool)
+	for b.Loop() {
+		b.StopTimer()
+		pool.Exec(ctx, `DELETE FROM relations; DELETE FROM event_analyses`)
+		claims, err := claimEvents(ctx, pool, claimRequest{k: k, embeddingModel: e.Model(), limit: 16, lease: time.Minute,
+			maxAttempts: 3, passStart: start, after: orderKey{}, mark: orderKey{}})
+		if err != nil || len(claims) != 16 {
+			b.Fatalf("claim: %d, %v", len(claims), err)
+		}
+		b.StartTimer()
+		if _, err := finish(ctx, pool, k, claims[15], 0, Result{}, rels, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
 }

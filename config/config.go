@@ -63,6 +63,12 @@ type Config struct {
 	Schedule string
 	// HTTPAddr is where `relator schedule` serves /healthz and /metrics.
 	HTTPAddr string
+	// HNSWM, HNSWEfConstruction and HNSWEfSearch are the HNSW index's
+	// build and search parameters (0: relator's defaults).
+	HNSWM, HNSWEfConstruction, HNSWEfSearch int
+	// BulkIndexAt is how many events waiting for a vector make a pass
+	// build the HNSW index after embedding them instead of before.
+	BulkIndexAt int
 	// ProgressEvery is the period of a backfill's progress line when its
 	// output is not a terminal.
 	ProgressEvery time.Duration
@@ -121,6 +127,14 @@ func settings() []setting {
 			func(c *Config, v string) error { c.Schedule = v; return nil }},
 		{"RELATOR_HTTP_ADDR", "http-addr", ":9090", "address of relator schedule's /healthz and /metrics (empty disables)",
 			func(c *Config, v string) error { c.HTTPAddr = v; return nil }},
+		{"RELATOR_HNSW_M", "hnsw-m", "0", "links per vector of HNSW indexes built from now on (0: relator's default)",
+			func(c *Config, v string) error { return setInt(&c.HNSWM, v, 0) }},
+		{"RELATOR_HNSW_EF_CONSTRUCTION", "hnsw-ef-construction", "0", "build candidate list of HNSW indexes built from now on (0: relator's default)",
+			func(c *Config, v string) error { return setInt(&c.HNSWEfConstruction, v, 0) }},
+		{"RELATOR_HNSW_EF_SEARCH", "hnsw-ef-search", "0", "candidate list of an HNSW search (0: relator's default)",
+			func(c *Config, v string) error { return setInt(&c.HNSWEfSearch, v, 0) }},
+		{"RELATOR_BULK_INDEX_AT", "bulk-index-at", "10000", "events waiting for a vector from which the HNSW index is built after embedding them (0: never)",
+			func(c *Config, v string) error { return setInt(&c.BulkIndexAt, v, 0) }},
 		{"RELATOR_PROGRESS_INTERVAL", "progress-interval", "10s", "period of backfill progress lines when output is not a terminal",
 			func(c *Config, v string) error { return setPositiveDuration(&c.ProgressEvery, v, time.Second) }},
 		{"RELATOR_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",

@@ -22,7 +22,7 @@ func ExplainSearch(ctx context.Context, pool *pgxpool.Pool, model string) (strin
 			WHERE model = $1 ORDER BY occurred_at DESC, source_id DESC LIMIT 1`, model).Scan(&vec, &dims, &at, &sid); err != nil {
 			return err
 		}
-		if err := setSearchOptions(ctx, tx, 60); err != nil {
+		if _, err := tx.Exec(ctx, searchSettings(false, 120)); err != nil {
 			return err
 		}
 		rows, err := tx.Query(ctx, "EXPLAIN "+searchSQL(space{model, dims}), vec, model, at, sid, nil, 60)

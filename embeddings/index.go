@@ -51,26 +51,55 @@ func (s space) indexed() bool { return s.dims <= maxHalfvecIndexDims }
 // vectors: a partial index on the vectors cast to their dimension, so each
 // model has its own graph and models of different sizes can share the table.
 // An advisory lock keeps two processes from building it at once.
-func EnsureIndex(ctx context.Context, pool *pgxpool.Pool, model string, dims int) error {
-	return createIndex(ctx, pool, model, dims, "")
+func EnsureIndex(ctx context.Context, pool *pgxpool.Pool, model string, dims int, opts IndexOptions) error {
+	return createIndex(ctx, pool, model, dims, opts, "")
+}
+
+// IndexOptions are the HNSW graph's build parameters. They apply to
+// indexes built from then on: an existing index keeps the graph it has
+// until it is dropped (as a bulk load does) and built again.
+type IndexOptions struct {
+	// M is how many neighbours each vector links to: more links make a
+	// graph that clustered data (near-duplicates, stories) cannot cut into
+	// islands, at the cost of build time and size. Default 16.
+	M int
+	// EfConstruction is the candidate list while building: larger builds
+	// a better graph, more slowly. Default 128: on 100,000 clustered
+	// vectors of 1,024 dimensions pgvector's 64 gave recall@15 0.91 and
+	// 128 gave 0.99, for a quarter more build time (relator bench --knn).
+	EfConstruction int
+}
+
+// WithDefaults is o with every default filled in.
+func (o IndexOptions) WithDefaults() IndexOptions { return o.withDefaults() }
+
+func (o IndexOptions) withDefaults() IndexOptions {
+	if o.M <= 0 {
+		o.M = 16
+	}
+	if o.EfConstruction <= 0 {
+		o.EfConstruction = 128
+	}
+	return o
 }
 
 // BuildIndex is EnsureIndex after a bulk load: the same index, built with
 // the memory and parallel workers a large graph needs to be built fast.
-func BuildIndex(ctx context.Context, pool *pgxpool.Pool, model string, dims int) error {
-	return createIndex(ctx, pool, model, dims, `
+func BuildIndex(ctx context.Context, pool *pgxpool.Pool, model string, dims int, opts IndexOptions) error {
+	return createIndex(ctx, pool, model, dims, opts, `
 		SET LOCAL maintenance_work_mem = '1GB';
 		SET LOCAL max_parallel_maintenance_workers = 2`)
 }
 
-func createIndex(ctx context.Context, pool *pgxpool.Pool, model string, dims int, settings string) error {
+func createIndex(ctx context.Context, pool *pgxpool.Pool, model string, dims int, opts IndexOptions, settings string) error {
 	s := space{model, dims}
 	if !s.indexed() {
 		return nil
 	}
+	opts = opts.withDefaults()
 	// DDL takes no parameters: the model name goes in as a quoted literal.
-	ddl := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON embeddings USING hnsw ((%s) %s) WHERE model = %s`,
-		pgx.Identifier{s.indexName()}.Sanitize(), s.cast("embedding"), s.opclass(), quoteLiteral(model))
+	ddl := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON embeddings USING hnsw ((%s) %s) WITH (m = %d, ef_construction = %d) WHERE model = %s`,
+		pgx.Identifier{s.indexName()}.Sanitize(), s.cast("embedding"), s.opclass(), opts.M, opts.EfConstruction, quoteLiteral(model))
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('relator.embeddings.index'))`); err != nil {
 			return fmt.Errorf("lock index creation: %w", err)

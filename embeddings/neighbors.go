@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,9 +19,24 @@ type SearchOptions struct {
 	// Window, when positive, keeps only priors that occurred at most this
 	// long before the event.
 	Window time.Duration
-	// Pool is how many nearest priors the index returns for Rerank to
-	// choose K from. Default max(4K, 60).
+	// Pool is how many nearest priors the search returns for Rerank to
+	// choose K from. Default K: Rerank orders by similarity alone, so
+	// more would only make every index search longer.
 	Pool int
+	// Exact searches every prior, without the index: the reference the
+	// index's recall is measured against (relator bench --knn).
+	Exact bool
+	// ExactBelow is the number of priors under which the search is exact:
+	// an exact search reads every prior's vector, cheap for a few hundred
+	// and slow for thousands, while the index scan must read past every
+	// later event to find the few priors among them. Default 1000
+	// (relator bench --knn: an exact search of 1,000 priors takes about
+	// as long as an index search).
+	ExactBelow int
+	// EfSearch is hnsw.ef_search, the candidate list of an index search:
+	// larger finds more of the true neighbours and takes longer. Default
+	// max(2 × Pool, 100).
+	EfSearch int
 }
 
 func (o SearchOptions) withDefaults() SearchOptions {
@@ -28,7 +44,13 @@ func (o SearchOptions) withDefaults() SearchOptions {
 		o.K = 15
 	}
 	if o.Pool < o.K {
-		o.Pool = max(4*o.K, 60)
+		o.Pool = o.K
+	}
+	if o.ExactBelow <= 0 {
+		o.ExactBelow = 1000
+	}
+	if o.EfSearch <= 0 {
+		o.EfSearch = max(2*o.Pool, 100)
 	}
 	return o
 }
@@ -60,12 +82,21 @@ func Neighbors(ctx context.Context, q Querier, model string, eventID int64, opts
 			dims     int
 			at       time.Time
 			sourceID string
+			priors   int
+			from     *time.Time // lower time bound, or NULL
 		)
+		// The query vector and how many priors there are, counted only
+		// up to ExactBelow: enough to choose the search.
 		err := tx.QueryRow(ctx, `
-			SELECT v.embedding, v.dimensions, v.occurred_at, v.source_id
+			SELECT v.embedding, v.dimensions, v.occurred_at, v.source_id, v.occurred_at - $3::interval,
+			       (SELECT count(*) FROM (
+			            SELECT FROM embeddings p
+			             WHERE p.model = $2 AND (p.occurred_at, p.source_id) < (v.occurred_at, v.source_id)
+			               AND ($3::interval IS NULL OR p.occurred_at >= v.occurred_at - $3::interval)
+			             LIMIT $4) c)
 			  FROM embeddings v JOIN events e ON e.id = v.event_id
 			 WHERE v.event_id = $1 AND v.model = $2 AND v.event_hash = e.content_hash`,
-			eventID, model).Scan(&vec, &dims, &at, &sourceID)
+			eventID, model, window(opts.Window), opts.ExactBelow).Scan(&vec, &dims, &at, &sourceID, &from, &priors)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("%w: event %d, model %s", ErrNoVector, eventID, model)
 		}
@@ -73,30 +104,22 @@ func Neighbors(ctx context.Context, q Querier, model string, eventID int64, opts
 			return fmt.Errorf("read query vector: %w", err)
 		}
 		s := space{model, dims}
-		var from any // lower time bound, or NULL
-		if opts.Window > 0 {
-			from = at.Add(-opts.Window)
-		}
-
-		if err := setSearchOptions(ctx, tx, opts.Pool); err != nil {
-			return err
-		}
 		search := searchSQL(s)
-		pool, err := collectNeighbors(tx.Query(ctx, search, vec, model, at, sourceID, from, opts.Pool))
+		// relator chooses the search, not the planner, whose costs for the
+		// two are close while their times are not: exact over few priors
+		// (the b-tree on the order key finds them), the HNSW index over
+		// many (where an exact search reads every prior's vector).
+		exact := opts.Exact || !s.indexed() || priors < opts.ExactBelow
+		pool, err := runSearch(ctx, tx, search, exact, opts, vec, model, at, sourceID, from)
 		if err != nil {
 			return err
 		}
-		if len(pool) < opts.Pool && s.indexed() {
-			// Short: either there are few priors, or the index scan gave up
-			// (hnsw.max_scan_tuples). Search the priors exactly.
-			if _, err := tx.Exec(ctx, `SET LOCAL enable_indexscan = off`); err != nil {
-				return fmt.Errorf("set search options: %w", err)
-			}
-			exact, err := collectNeighbors(tx.Query(ctx, search, vec, model, at, sourceID, from, opts.Pool))
-			if err != nil {
+		if len(pool) < opts.Pool && !exact {
+			// Short: the index scan gave up (hnsw.max_scan_tuples) before
+			// it found enough priors among later events. Search exactly.
+			if pool, err = runSearch(ctx, tx, search, true, opts, vec, model, at, sourceID, from); err != nil {
 				return err
 			}
-			pool = exact
 		}
 		// relaxed_order may return rows slightly out of order.
 		sort.SliceStable(pool, func(i, j int) bool { return pool[i].Similarity > pool[j].Similarity })
@@ -104,6 +127,50 @@ func Neighbors(ctx context.Context, q Querier, model string, eventID int64, opts
 		return nil
 	})
 	return out, err
+}
+
+// searchSettings are the settings, for the rest of a transaction, of an
+// exact or an index search: the candidate list of the index (ef_search) and
+// its iterative scan, which keeps reading until enough rows pass the
+// prior-only filter; for the index search, only the ordered HNSW scan is
+// left to the planner (no sequential or bitmap scan, no sort of what
+// another index returns); for the exact one, no index scan.
+func searchSettings(exact bool, efSearch int) string {
+	set := func(name, value string) string { return fmt.Sprintf("set_config('%s', '%s', true)", name, value) }
+	s := []string{set("hnsw.ef_search", fmt.Sprint(efSearch)), set("hnsw.iterative_scan", "relaxed_order")}
+	if exact {
+		s = append(s, set("enable_indexscan", "off"))
+	} else {
+		s = append(s, set("enable_seqscan", "off"), set("enable_bitmapscan", "off"), set("enable_sort", "off"))
+	}
+	// One statement, so that it can share a round trip with the search.
+	return "SELECT " + strings.Join(s, ", ")
+}
+
+// window is a search window as an interval parameter (NULL: none).
+func window(d time.Duration) any {
+	if d <= 0 {
+		return nil
+	}
+	return d.String()
+}
+
+// runSearch runs the prior-only search in tx, exactly or through the HNSW
+// index, in one round trip with its settings.
+func runSearch(ctx context.Context, tx pgx.Tx, search string, exact bool, opts SearchOptions,
+	vec pgvector.Vector, model string, at time.Time, sourceID string, from *time.Time) ([]Neighbor, error) {
+	b := &pgx.Batch{}
+	b.Queue(searchSettings(exact, opts.EfSearch))
+	var list []Neighbor
+	b.Queue(search, vec, model, at, sourceID, from, opts.Pool).Query(func(rows pgx.Rows) error {
+		var err error
+		list, err = collectNeighbors(rows, nil)
+		return err
+	})
+	if err := tx.SendBatch(ctx, b).Close(); err != nil {
+		return nil, fmt.Errorf("search neighbors: %w", err)
+	}
+	return list, nil
 }
 
 func collectNeighbors(rows pgx.Rows, err error) ([]Neighbor, error) {
@@ -122,21 +189,6 @@ func collectNeighbors(rows pgx.Rows, err error) ([]Neighbor, error) {
 	return list, nil
 }
 
-// setSearchOptions sets, for the rest of tx, what the index search needs.
-// The partial index matches only a plan made for this model's literal value,
-// hence a custom plan for every execution; ef_search sizes the candidate
-// list; the iterative scan keeps reading until enough rows pass the filter.
-func setSearchOptions(ctx context.Context, tx pgx.Tx, pool int) error {
-	_, err := tx.Exec(ctx, fmt.Sprintf(`
-		SET LOCAL plan_cache_mode = force_custom_plan;
-		SET LOCAL hnsw.ef_search = %d;
-		SET LOCAL hnsw.iterative_scan = relaxed_order`, max(2*pool, 100)))
-	if err != nil {
-		return fmt.Errorf("set search options: %w", err)
-	}
-	return nil
-}
-
 // searchSQL is the prior-only nearest-neighbour query of space s. Its
 // parameters: $1 the query vector, $2 the model, $3 and $4 the event's order
 // key, $5 the earliest time allowed (or NULL), $6 the limit.
@@ -150,3 +202,9 @@ func searchSQL(s space) string {
 		 ORDER BY %s
 		 LIMIT $6`, dist, dist)
 }
+
+// WithDefaults is o with every default filled in, as Neighbors uses it.
+func (o SearchOptions) WithDefaults() SearchOptions { return o.withDefaults() }
+
+// Opclass is the operator class of the HNSW index over vectors of dims.
+func Opclass(dims int) string { return space{dims: dims}.opclass() }

@@ -155,7 +155,7 @@ func TestNeighborsUseTheHNSWIndex(t *testing.T) {
 		  FROM events`, model, dims); err != nil {
 		t.Fatal(err)
 	}
-	if err := embeddings.EnsureIndex(ctx, pool, model, dims); err != nil {
+	if err := embeddings.EnsureIndex(ctx, pool, model, dims, embeddings.IndexOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := pool.Exec(ctx, `ANALYZE embeddings`); err != nil {

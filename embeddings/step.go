@@ -32,6 +32,8 @@ type StepOptions struct {
 	// at the end is much faster. Searches meanwhile are exact, hence slow:
 	// for backfills into a quiet database.
 	DeferIndex bool
+	// Index are the build parameters of the model's HNSW index.
+	Index IndexOptions
 	// Stop, when closed, ends the step between batches.
 	Stop <-chan struct{}
 	// Committed, when set, is told how many vectors each committed batch
@@ -64,7 +66,7 @@ func Embed(ctx context.Context, pool *pgxpool.Pool, e Embedder, opts StepOptions
 	var stats StepStats
 	indexed := false
 	if d := e.Dimensions(); d > 0 && !opts.DeferIndex {
-		if err := EnsureIndex(ctx, pool, e.Model(), d); err != nil {
+		if err := EnsureIndex(ctx, pool, e.Model(), d, opts.Index); err != nil {
 			return stats, err
 		}
 		indexed = true
@@ -75,12 +77,13 @@ func Embed(ctx context.Context, pool *pgxpool.Pool, e Embedder, opts StepOptions
 		}
 	}
 	lastDims := e.Dimensions()
+	var after cursor
 	for {
 		var n, dims int
 		var batch StepStats
 		err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 			var err error
-			n, dims, err = embedBatch(ctx, tx, e, opts.BatchSize, opts.Before, &batch)
+			n, dims, err = embedBatch(ctx, tx, e, opts.BatchSize, opts.Before, &after, &batch)
 			return err
 		})
 		if err != nil {
@@ -102,7 +105,7 @@ func Embed(ctx context.Context, pool *pgxpool.Pool, e Embedder, opts StepOptions
 		}
 		if n == 0 || stopped {
 			if opts.DeferIndex && lastDims > 0 {
-				if err := BuildIndex(ctx, pool, e.Model(), lastDims); err != nil {
+				if err := BuildIndex(ctx, pool, e.Model(), lastDims, opts.Index); err != nil {
 					return stats, err
 				}
 			}
@@ -119,12 +122,19 @@ func Embed(ctx context.Context, pool *pgxpool.Pool, e Embedder, opts StepOptions
 		stats.Batches++
 		opts.Logger.Debug("embedded batch", "model", e.Model(), "events", n, "total", stats.Embedded)
 		if !indexed && dims > 0 && !opts.DeferIndex {
-			if err := EnsureIndex(ctx, pool, e.Model(), dims); err != nil {
+			if err := EnsureIndex(ctx, pool, e.Model(), dims, opts.Index); err != nil {
 				return stats, err
 			}
 			indexed = true
 		}
 	}
+}
+
+// cursor is an event's place in prior order.
+type cursor struct {
+	at  time.Time
+	id  string
+	set bool
 }
 
 type pendingEvent struct {
@@ -138,10 +148,18 @@ type pendingEvent struct {
 
 // embedBatch claims, embeds and writes one batch; it returns how many events
 // it handled and the vectors' dimension (0 when no vector was computed).
-func embedBatch(ctx context.Context, tx pgx.Tx, e Embedder, limit int, before time.Time, stats *StepStats) (int, int, error) {
+//
+// after is a keyset cursor, the order key of the previous batch's last
+// event, so that a step does not read its finished events again for every
+// batch; it is moved to this batch's last event.
+func embedBatch(ctx context.Context, tx pgx.Tx, e Embedder, limit int, before time.Time, after *cursor, stats *StepStats) (int, int, error) {
 	var until any // NULL: no bound
 	if !before.IsZero() {
 		until = before
+	}
+	var afterAt, afterID any
+	if after.set {
+		afterAt, afterID = after.at, after.id
 	}
 	rows, err := tx.Query(ctx, `
 		SELECT e.id, e.source_id, e.occurred_at, coalesce(e.title, ''), coalesce(e.summary, ''),
@@ -150,9 +168,10 @@ func embedBatch(ctx context.Context, tx pgx.Tx, e Embedder, limit int, before ti
 		  LEFT JOIN embeddings v ON v.event_id = e.id AND v.model = $1
 		 WHERE (v.event_id IS NULL OR v.event_hash <> e.content_hash)
 		   AND ($3::timestamptz IS NULL OR e.occurred_at < $3)
+		   AND ($4::timestamptz IS NULL OR (e.occurred_at, e.source_id) > ($4, $5::text))
 		 ORDER BY e.occurred_at, e.source_id
 		 LIMIT $2
-		   FOR NO KEY UPDATE OF e SKIP LOCKED`, e.Model(), limit, until)
+		   FOR NO KEY UPDATE OF e SKIP LOCKED`, e.Model(), limit, until, afterAt, afterID)
 	if err != nil {
 		return 0, 0, fmt.Errorf("select pending embeddings: %w", err)
 	}
@@ -171,28 +190,33 @@ func embedBatch(ctx context.Context, tx pgx.Tx, e Embedder, limit int, before ti
 	if len(pending) == 0 {
 		return 0, 0, nil
 	}
+	last := pending[len(pending)-1]
+	*after = cursor{at: last.at, id: last.sourceID, set: true}
 	// The select's snapshot predates the lock: another process may have
 	// embedded an event and committed between the two. Look again.
+	selected := len(pending)
 	pending, err = dropCurrent(ctx, tx, e.Model(), pending)
 	if err != nil {
 		return 0, 0, err
 	}
 	if len(pending) == 0 {
-		return 0, 0, nil
+		return selected, 0, nil // all done by another process meanwhile: go on after them
 	}
 
 	var texts []string
 	var todo []int // indexes into pending that need a vector
 	textHashes := make([][]byte, len(pending))
-	batch := &pgx.Batch{}
+	var keep struct { // events whose text is unchanged: the vector stays
+		ids    []int64
+		hashes [][]byte
+	}
 	for i, p := range pending {
 		text := Text(p.doc)
 		sum := sha256.Sum256([]byte(text))
 		textHashes[i] = sum[:]
 		if p.oldText != nil && bytes.Equal(p.oldText, sum[:]) {
 			// Same text (say, only a source link changed): keep the vector.
-			batch.Queue(`UPDATE embeddings SET event_hash = $3 WHERE event_id = $1 AND model = $2`, p.id, e.Model(), p.hash)
-			stats.Refreshed++
+			keep.ids, keep.hashes = append(keep.ids, p.id), append(keep.hashes, p.hash)
 			continue
 		}
 		texts = append(texts, text)
@@ -200,6 +224,13 @@ func embedBatch(ctx context.Context, tx pgx.Tx, e Embedder, limit int, before ti
 	}
 
 	dims := 0
+	var vecs struct { // the vectors to write, as columns
+		ids                     []int64
+		vectors                 []pgvector.Vector
+		textHashes, eventHashes [][]byte
+		at                      []time.Time
+		sourceIDs               []string
+	}
 	if len(texts) > 0 {
 		vectors, err := e.Embed(ctx, texts)
 		if err != nil {
@@ -214,19 +245,38 @@ func embedBatch(ctx context.Context, tx pgx.Tx, e Embedder, limit int, before ti
 			if len(vectors[j]) != dims || dims == 0 {
 				return 0, 0, fmt.Errorf("embedder %s returned vectors of %d and %d dimensions", e.Model(), dims, len(vectors[j]))
 			}
-			batch.Queue(`
-				INSERT INTO embeddings (event_id, model, dimensions, embedding, text_hash, event_hash, occurred_at, source_id)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-				ON CONFLICT (event_id, model) DO UPDATE SET
-					dimensions = excluded.dimensions, embedding = excluded.embedding,
-					text_hash = excluded.text_hash, event_hash = excluded.event_hash, created_at = now()`,
-				p.id, e.Model(), dims, pgvector.NewVector(vectors[j]), textHashes[i], p.hash, p.at, p.sourceID)
+			vecs.ids = append(vecs.ids, p.id)
+			vecs.vectors = append(vecs.vectors, pgvector.NewVector(vectors[j]))
+			vecs.textHashes = append(vecs.textHashes, textHashes[i])
+			vecs.eventHashes = append(vecs.eventHashes, p.hash)
+			vecs.at = append(vecs.at, p.at)
+			vecs.sourceIDs = append(vecs.sourceIDs, p.sourceID)
 		}
-		stats.Embedded += len(texts)
+	}
+	// One statement per kind of write, whatever the batch's size.
+	batch := &pgx.Batch{}
+	if len(keep.ids) > 0 {
+		batch.Queue(`
+			UPDATE embeddings v SET event_hash = k.hash
+			  FROM unnest($1::bigint[], $2::bytea[]) AS k (id, hash)
+			 WHERE v.event_id = k.id AND v.model = $3`, keep.ids, keep.hashes, e.Model())
+	}
+	if len(vecs.ids) > 0 {
+		batch.Queue(`
+			INSERT INTO embeddings (event_id, model, dimensions, embedding, text_hash, event_hash, occurred_at, source_id)
+			SELECT id, $7, $8, vec, th, eh, at, sid
+			  FROM unnest($1::bigint[], $2::vector[], $3::bytea[], $4::bytea[], $5::timestamptz[], $6::text[])
+			       AS r (id, vec, th, eh, at, sid)
+			ON CONFLICT (event_id, model) DO UPDATE SET
+				dimensions = excluded.dimensions, embedding = excluded.embedding,
+				text_hash = excluded.text_hash, event_hash = excluded.event_hash, created_at = now()`,
+			vecs.ids, vecs.vectors, vecs.textHashes, vecs.eventHashes, vecs.at, vecs.sourceIDs, e.Model(), dims)
 	}
 	if err := tx.SendBatch(ctx, batch).Close(); err != nil {
 		return 0, 0, fmt.Errorf("write embeddings: %w", err)
 	}
+	stats.Embedded += len(vecs.ids)
+	stats.Refreshed += len(keep.ids)
 	return len(pending), dims, nil
 }
 
@@ -279,4 +329,13 @@ func dropCurrent(ctx context.Context, tx pgx.Tx, model string, pending []pending
 		}
 	}
 	return kept, nil
+}
+
+// Count is how many vectors of model are stored.
+func Count(ctx context.Context, pool *pgxpool.Pool, model string) (int, error) {
+	var n int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FROM embeddings WHERE model = $1`, model).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count vectors: %w", err)
+	}
+	return n, nil
 }

@@ -14,6 +14,7 @@ import (
 	"io/fs"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/tern/v2/migrate"
 )
 
@@ -26,7 +27,14 @@ const VersionTable = "relator_schema_version"
 // Migrate applies every migration not yet applied to the database at
 // databaseURL and returns the schema version before and after.
 func Migrate(ctx context.Context, databaseURL string) (from, to int32, err error) {
-	conn, err := pgx.Connect(ctx, databaseURL)
+	// Parsed as the pool parses it, so that the pool's own settings in the
+	// URL (pool_max_conns, …) are understood here too, not sent to the
+	// server as unknown parameters.
+	cfg, err := pgxpool.ParseConfig(databaseURL)
+	if err != nil {
+		return 0, 0, fmt.Errorf("database url: %w", err)
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg.ConnConfig)
 	if err != nil {
 		return 0, 0, fmt.Errorf("connect: %w", err)
 	}

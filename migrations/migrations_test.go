@@ -2,6 +2,7 @@ package migrations_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 
@@ -55,5 +56,19 @@ func TestConcurrentMigrate(t *testing.T) {
 	from, to, err := migrations.Migrate(ctx, url)
 	if err != nil || from != latest || to != latest {
 		t.Fatalf("migrating again: %d → %d, %v; want a no-op", from, to, err)
+	}
+}
+
+// TestMigrateAcceptsPoolSettings: a DATABASE_URL that sizes the pool
+// (pool_max_conns) works for migrations too, which open a connection of
+// their own.
+func TestMigrateAcceptsPoolSettings(t *testing.T) {
+	url := pgtest.NewDatabase(t)
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	if _, _, err := migrations.Migrate(context.Background(), url+sep+"pool_max_conns=12"); err != nil {
+		t.Fatal(err)
 	}
 }

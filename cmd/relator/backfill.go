@@ -18,7 +18,6 @@ func backfillCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 	to := fs.String("to", "", "last day (YYYY-MM-DD, included) or RFC 3339 time (included) of the range (required)")
 	reanalyze := fs.Bool("reanalyze", false, "analyse again the events already analysed under the current model and prompt version; reviewed relations stay as they are")
 	limit := fs.Int("limit", 0, "analyse at most this many events (0: all)")
-	bulkAt := fs.Int("bulk-index-at", 10000, "build the HNSW index after embedding, not before, when at least this many events wait for a vector (0: never)")
 	return func(ctx context.Context, inv invocation) error {
 		if len(inv.args) > 0 {
 			return usageError{"backfill takes no arguments"}
@@ -34,8 +33,8 @@ func backfillCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		if !end.After(start) {
 			return usageError{"--to must not be before --from"}
 		}
-		if *limit < 0 || *bulkAt < 0 {
-			return usageError{"--limit and --bulk-index-at must not be negative"}
+		if *limit < 0 {
+			return usageError{"--limit must not be negative"}
 		}
 		opts, pool, err := openPass(ctx, inv, "backfill")
 		if err != nil {
@@ -44,7 +43,6 @@ func backfillCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		defer pool.Close()
 
 		opts.Analysis.From, opts.Analysis.To, opts.Analysis.Limit = start, end, *limit
-		opts.DeferIndexAt = *bulkAt
 		params := map[string]any{"from": start.Format(time.RFC3339Nano), "to": end.Format(time.RFC3339Nano), "reanalyze": *reanalyze}
 		if *reanalyze {
 			// Re-analysis redoes what was finished before it began. A

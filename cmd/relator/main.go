@@ -62,6 +62,7 @@ func commands() []command {
 		{"requeue", "[--dead] [--event ID…]", "put failed (and with --dead, dead-lettered) analyses back", requeueCmd, false},
 		{"show", "EVENT_ID", "print one event with its related events from both directions", showCmd, false},
 		{"review", "list | approve ID… | reject ID…", "list relations awaiting review, approve or reject them", reviewCmd, false},
+		{"bench", "[--offline | --knn --vectors N --dims D] [--events N] [--json]", "measure throughput, efficiency and search latency on synthetic data, in a throwaway database", benchCmd, false},
 		{"eval", "--events FILE [--k K] [--json]", "measure retrieval and linking quality on a story-labelled event file", evalCmd, false},
 	}
 }

@@ -12,7 +12,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -248,7 +250,13 @@ func TestKilledRunIsTakenOverAndClosed(t *testing.T) {
 		t.Fatalf("second run exited %d\n%s%s", code, second.stdout.String(), second.stderr.String())
 	}
 	t.Logf("the second run took over %d claims and finished in %s (lease 3s)", leased, time.Since(began).Round(time.Millisecond))
-	if !strings.Contains(second.stdout.String(), fmt.Sprintf("%d taken over from stopped processes", leased)) {
+	// A claim statement the killed process had sent may still commit after
+	// the count above: at least the counted claims are taken over.
+	took := 0
+	if m := regexp.MustCompile(`(\d+) taken over from stopped processes`).FindStringSubmatch(second.stdout.String()); m != nil {
+		took, _ = strconv.Atoi(m[1])
+	}
+	if took < leased {
 		t.Errorf("the second run does not say it took over the killed run's %d claims:\n%s%s", leased, second.stdout.String(), second.stderr.String())
 	}
 	if got := pairs(t, url); !slices.Equal(got, want) {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/relator/relator/analyzer"
+	"github.com/relator/relator/config"
 	"github.com/relator/relator/embeddings"
 	"github.com/relator/relator/internal/db"
 	"github.com/relator/relator/internal/pass"
@@ -28,17 +29,28 @@ func passOptions(inv invocation, command string) (pass.Options, error) {
 		return pass.Options{}, err
 	}
 	return pass.Options{
-		Command: command, Embedder: e, Classifier: c, EmbedBatch: cfg.EmbedBatchSize,
+		Command: command, Embedder: e, Classifier: c, EmbedBatch: cfg.EmbedBatchSize, Index: indexOptions(cfg),
 		Analysis: analyzer.Options{
 			EmbeddingModel: e.Model(),
-			Search:         embeddings.SearchOptions{K: cfg.TopK, Window: cfg.Window},
+			Search:         searchOptions(cfg),
 			Concurrency:    cfg.Concurrency,
 			Lease:          cfg.Lease,
 			MaxAttempts:    cfg.MaxAttempts,
 		},
-		Stop:   inv.stop,
-		Logger: inv.log,
+		DeferIndexAt: cfg.BulkIndexAt,
+		Stop:         inv.stop,
+		Logger:       inv.log,
 	}, nil
+}
+
+// searchOptions is the candidate search the configuration asks for.
+func searchOptions(cfg config.Config) embeddings.SearchOptions {
+	return embeddings.SearchOptions{K: cfg.TopK, Window: cfg.Window, EfSearch: cfg.HNSWEfSearch}
+}
+
+// indexOptions are the HNSW build parameters the configuration asks for.
+func indexOptions(cfg config.Config) embeddings.IndexOptions {
+	return embeddings.IndexOptions{M: cfg.HNSWM, EfConstruction: cfg.HNSWEfConstruction}
 }
 
 // openPass builds a pass's options and opens a pool sized for it.

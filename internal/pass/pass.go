@@ -32,13 +32,18 @@ type Options struct {
 	Classifier analyzer.Classifier
 	// EmbedBatch is how many events are embedded per transaction.
 	EmbedBatch int
+	// Index are the HNSW build parameters of indexes the pass builds.
+	Index embeddings.IndexOptions
 	// Analysis carries the analysis settings: search, concurrency, lease,
 	// attempts, range, re-analysis, limit. Its Stop, Observe, RunID and
 	// PassStart are set by the pass.
 	Analysis analyzer.Options
 	// DeferIndexAt, when positive, builds the HNSW index after the
 	// embedding instead of before it when at least this many events wait
-	// for a vector (backfills of a large history).
+	// for a vector and they are at least half as many as those with one:
+	// building the graph once costs about a third of inserting into it row
+	// by row (scripts/bulk-index-bench.sh), so a rebuild pays off until the
+	// history is twice the new load.
 	DeferIndexAt int
 	// Poll is how often a pass waiting for other processes looks again.
 	// Default 1s.
@@ -140,7 +145,13 @@ func work(ctx context.Context, pool *pgxpool.Pool, opts Options, res *Result) er
 		if err != nil {
 			return err
 		}
-		deferIndex = n >= opts.DeferIndexAt
+		if n >= opts.DeferIndexAt {
+			have, err := embeddings.Count(ctx, pool, opts.Embedder.Model())
+			if err != nil {
+				return err
+			}
+			deferIndex = have <= 2*n
+		}
 		if deferIndex {
 			opts.Logger.Info("bulk load: building the HNSW index after embedding", "pending", n)
 		}
@@ -149,7 +160,7 @@ func work(ctx context.Context, pool *pgxpool.Pool, opts Options, res *Result) er
 	var waitingSince time.Time
 	for {
 		es, err := embeddings.Embed(ctx, pool, opts.Embedder, embeddings.StepOptions{
-			BatchSize: opts.EmbedBatch, Before: a.To, DeferIndex: deferIndex, Stop: opts.Stop,
+			BatchSize: opts.EmbedBatch, Before: a.To, DeferIndex: deferIndex, Stop: opts.Stop, Index: opts.Index,
 			Logger: opts.Logger, Committed: opts.Embedded,
 		})
 		deferIndex = false

@@ -1,0 +1,30 @@
+package prompts_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/relator/relator/prompts"
+)
+
+// BenchmarkRender renders one classification call: a new event with
+// content and 15 candidates, the default top K.
+func BenchmarkRender(b *testing.B) {
+	ev := func(i int) prompts.Event {
+		return prompts.Event{Date: "2015-09-14", Title: fmt.Sprintf("Event title %d", i),
+			Summary: strings.Repeat("Houthi militants seize a town near the border after days of clashes. ", 3),
+			Actors:  []string{"Houthis", "Saudi Arabia", "Yemen"}}
+	}
+	in := prompts.Input{NewEvent: ev(0), Types: []prompts.RelationType{{Name: "continuation", Description: "the next step"},
+		{Name: "causes", Description: "the prior caused it"}}}
+	in.NewEvent.Content = strings.Repeat("Full article text. ", 200)
+	for i := 1; i <= 15; i++ {
+		in.Candidates = append(in.Candidates, prompts.Candidate{Number: i, Event: ev(i)})
+	}
+	for b.Loop() {
+		if _, err := prompts.Render(in); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
