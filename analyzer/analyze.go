@@ -59,6 +59,10 @@ type Options struct {
 	// or gave up (for progress bars and metrics); it must be safe for
 	// concurrent use.
 	Observe func(Outcome)
+	// ReaskRejected writes a pair a reviewer rejected (under any model and
+	// prompt version) again as pending when the analysis finds it; by
+	// default a rejection is remembered and the pair is not written again.
+	ReaskRejected bool
 	// RunID is stored with every relation and analysis written.
 	RunID  int64
 	Logger *slog.Logger
@@ -461,7 +465,7 @@ func (a *analysis) analyse(passCtx, ctx context.Context, h *heldClaim) Outcome {
 	}
 	if err == nil {
 		var inserted []RelationType
-		inserted, err = finish(wctx, a.pool, a.k, h.claim, a.opts.RunID, res, rels, cands)
+		inserted, err = finish(wctx, a.pool, a.k, h.claim, a.opts.RunID, res, rels, cands, a.opts.ReaskRejected)
 		switch {
 		case errors.Is(err, errLost):
 			o.Status = "lost"

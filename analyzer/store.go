@@ -149,11 +149,17 @@ var errLost = errors.New("claim lost to another process")
 // finish stores an event's relations and marks its analysis done, with the
 // candidates it saw, in one transaction — if the claim is still this
 // process's. A relation already stored for the same pair, model and prompt
-// version is left as it is: reruns never touch what reviewers see. It
-// returns the types of the relations inserted.
-func finish(ctx context.Context, pool *pgxpool.Pool, k key, c claim, runID int64, res Result, rels []written, candidates []int64) ([]RelationType, error) {
+// version is left as it is: reruns never touch what reviewers see, and
+// respectDecisions supersedes stale pending relations and skips rejected
+// pairs. It returns the types of the relations inserted.
+func finish(ctx context.Context, pool *pgxpool.Pool, k key, c claim, runID int64, res Result, rels []written, candidates []int64,
+	reaskRejected bool) ([]RelationType, error) {
 	var inserted []RelationType
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		rels, err := respectDecisions(ctx, tx, c, rels, reaskRejected)
+		if err != nil {
+			return err
+		}
 		tag, err := tx.Exec(ctx, `
 			UPDATE event_analyses SET status = 'done', event_hash = $5, relations = $6, analysed_at = now(),
 			       lease_until = NULL, claim_token = NULL, last_error = NULL, updated_at = now(),
@@ -182,12 +188,12 @@ func finish(ctx context.Context, pool *pgxpool.Pool, k key, c claim, runID int64
 		}
 		rows, err := tx.Query(ctx, `
 			INSERT INTO relations (new_event_id, prior_event_id, type, confidence, rationale, candidate_number,
-			                       similarity, model, prompt_version, run_id)
-			SELECT $1, p, t, c, w, n, s, $8, $9, $10
+			                       similarity, model, prompt_version, run_id, event_hash)
+			SELECT $1, p, t, c, w, n, s, $8, $9, $10, $11
 			  FROM unnest($2::bigint[], $3::text[], $4::float8[], $5::text[], $6::int[], $7::float8[]) AS r (p, t, c, w, n, s)
-			ON CONFLICT (new_event_id, prior_event_id, model, prompt_version) DO NOTHING
+			ON CONFLICT (new_event_id, prior_event_id, model, prompt_version) WHERE status <> 'superseded' DO NOTHING
 			RETURNING type`,
-			c.eventID, prior, types, conf, why, num, sim, k.model, k.promptVersion, nullID(runID))
+			c.eventID, prior, types, conf, why, num, sim, k.model, k.promptVersion, nullID(runID), c.hash)
 		if err != nil {
 			return err
 		}

@@ -34,11 +34,11 @@ func reviewCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			if len(rest) > 0 {
 				return usageError{"review list takes no arguments"}
 			}
-			st := *status
-			if st == "all" {
-				st = ""
+			var st []string
+			if *status != "all" {
+				st = []string{*status}
 			}
-			items, total, err := review.List(ctx, pool, review.Filter{Status: st, EventID: *event, Limit: *limit})
+			items, total, err := review.List(ctx, pool, review.Filter{Statuses: st, EventID: *event, Limit: *limit})
 			if err != nil {
 				return err
 			}
@@ -72,7 +72,7 @@ func reviewCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 				}
 			}
 			decision := map[string]string{"approve": review.Approved, "reject": review.Rejected}[action]
-			if err := review.Decide(ctx, pool, ids, decision, reviewer, *note); err != nil {
+			if _, err := review.Decide(ctx, pool, ids, review.Decision{Status: decision, Reviewer: reviewer, Note: *note}); err != nil {
 				return err
 			}
 			fmt.Fprintf(inv.stdout, "review: %d relations %s by %s\n", len(ids), decision, reviewer)
