@@ -120,6 +120,23 @@ func TestRerunsRespectDecisions(t *testing.T) {
 	if got := s.statuses("b", "a"); strings.Join(got, " ") != "v1:approved v2:pending" {
 		t.Errorf("approved pair b→a after v2: %v; want the decision and a new suggestion beside it", got)
 	}
+	// The event page lists decided pairs first, a pair's decision before
+	// the newer suggestion.
+	b, err := events.BySourceID(context.Background(), s.pool, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rels, err := analyzer.Of(context.Background(), s.pool, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var order []string
+	for _, r := range rels {
+		order = append(order, r.PromptVersion+":"+r.Status)
+	}
+	if strings.Join(order, " ") != "v1:approved v2:pending v1:rejected" {
+		t.Errorf("relations of b in page order: %v; want b→a's approval, its new suggestion, then c→b's rejection", order)
+	}
 	var after string
 	s.pool.QueryRow(context.Background(), `SELECT row_to_json(r)::text FROM relations r WHERE status = 'rejected'`).Scan(&after)
 	if after != before {
