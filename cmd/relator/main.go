@@ -61,7 +61,7 @@ func commands() []command {
 		{"status", "", "pending, claimed, failed and dead analyses per analysis key; newest errors", statusCmd, false},
 		{"requeue", "[--dead] [--event ID…]", "put failed (and with --dead, dead-lettered) analyses back", requeueCmd, false},
 		{"show", "EVENT_ID", "print one event with its related events from both directions", showCmd, false},
-		{"review", "list | approve ID… | reject ID…", "list relations awaiting review, approve or reject them", reviewCmd, false},
+		{"review", "list | show ID | approve ID… | reject ID… --note | edit ID | stats", "list, show, approve, reject and edit relations; review figures", reviewCmd, false},
 		{"eval", "--events FILE [--k K] [--json]", "measure retrieval and linking quality on a story-labelled event file", evalCmd, false},
 	}
 }
