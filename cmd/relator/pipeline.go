@@ -35,6 +35,7 @@ func passOptions(inv invocation, command string) (pass.Options, error) {
 			Concurrency:    cfg.Concurrency,
 			Lease:          cfg.Lease,
 			MaxAttempts:    cfg.MaxAttempts,
+			ReaskRejected:  cfg.ReaskRejected,
 		},
 		Stop:   inv.stop,
 		Logger: inv.log,

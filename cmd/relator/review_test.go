@@ -130,7 +130,7 @@ func TestReviewCommands(t *testing.T) {
 // relations written under an earlier prompt version, one rejected; `relator
 // backfill --reanalyze` over its date under the current prompt version
 // writes the other pairs again but not the rejected one, whose row stays
-// as it was.
+// as it was; --reask-rejected asks it again.
 func TestRejectedPairIsNotAskedAgainByABackfill(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
@@ -178,6 +178,10 @@ func TestRejectedPairIsNotAskedAgainByABackfill(t *testing.T) {
 	}
 	if after := row(); after != before {
 		t.Errorf("the rejected row changed:\n%s\n%s", before, after)
+	}
+	mustCLI(t, url, "backfill", "--from", day, "--to", day, "--reanalyze", "--reask-rejected")
+	if n := queryInt(t, url, pair); n != 1 {
+		t.Errorf("with --reask-rejected: %d relations beside the rejected one; want the new suggestion", n)
 	}
 }
 
