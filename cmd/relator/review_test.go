@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -118,7 +119,25 @@ func TestReviewCommands(t *testing.T) {
 		t.Errorf("review stats --json: %s", out)
 	}
 
-	for _, args := range [][]string{{"review"}, {"review", "nope"}, {"review", "approve"}, {"review", "approve", "x1"},
+	// The reviewed graph: approved and edited relations. The data goes to
+	// stdout and the summary line to stderr, or with -o the summary to
+	// stdout.
+	code, csvOut, stderr := cli(t, url, "export", "--format", "csv")
+	if rows, err := csv.NewReader(strings.NewReader(csvOut)).ReadAll(); code != 0 || err != nil || len(rows) != decided {
+		t.Errorf("export csv: exit %d, %d rows (%v); want a header and %d relations\n%s", code, len(rows), err, decided-1, stderr)
+	}
+	if !strings.HasPrefix(stderr, fmt.Sprintf("export: %d approved relations between ", decided-1)) {
+		t.Errorf("export summary: %q", stderr)
+	}
+	file := filepath.Join(t.TempDir(), "graph.graphml")
+	if out := mustCLI(t, url, "export", "--status", "approved", "--format", "graphml", "-o", file); !strings.HasSuffix(out, " as graphml to "+file+"\n") {
+		t.Errorf("export -o: %q", out)
+	}
+	if b, _ := os.ReadFile(file); strings.Count(string(b), "<edge ") != decided-1 {
+		t.Errorf("graphml has %d edges; want %d", strings.Count(string(b), "<edge "), decided-1)
+	}
+
+	for _, args := range [][]string{{"review"}, {"review", "nope"}, {"export", "--format", "xlsx"}, {"review", "approve"}, {"review", "approve", "x1"},
 		{"review", "approve", a, "--type", typ}, {"review", "edit", c}, {"review", "show"}} {
 		if code, _, _ := cli(t, url, args...); code != 2 {
 			t.Errorf("relator %v: exit %d, want 2", args, code)
