@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/relator/relator/analyzer"
+	"github.com/relator/relator/events"
 )
 
 // Decision is what a reviewer decides about relations.
@@ -148,4 +149,18 @@ func sayReviewer(ctx context.Context, tx pgx.Tx, reviewer string) error {
 		return fmt.Errorf("name the reviewer: %w", err)
 	}
 	return nil
+}
+
+// Role returns the connection's database role and whether it owns the
+// relations table — relator's own account, shared by the job — whose name
+// then says nothing of who reviews: a command names the reviewer itself.
+func Role(ctx context.Context, q events.Querier) (string, bool, error) {
+	var role string
+	var owner bool
+	err := q.QueryRow(ctx, `SELECT current_user, pg_has_role(current_user, relowner, 'USAGE')
+		FROM pg_class WHERE oid = 'relations'::regclass`).Scan(&role, &owner)
+	if err != nil {
+		return "", false, fmt.Errorf("check the database role: %w", err)
+	}
+	return role, owner, nil
 }

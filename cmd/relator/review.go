@@ -53,7 +53,7 @@ func reviewCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		from:          fs.String("from", "", "list, bulk approve/reject: only relations whose new event is on or after this day (YYYY-MM-DD) or time"),
 		to:            fs.String("to", "", "list, bulk approve/reject: only relations whose new event is on or before this day (included) or time"),
 		limit:         fs.Int("limit", 50, "list: at most this many (0: all)"),
-		by:            fs.String("by", "", "approve/reject/edit: the reviewer's name (default: the login name)"),
+		by:            fs.String("by", "", "approve/reject/edit: the reviewer's name (default: your database role, or connected as relator's own account, your login name)"),
 		note:          fs.String("note", "", "approve/reject/edit: a note kept with the decision (needed to reject)"),
 		rationale:     fs.String("rationale", "", "edit: the corrected rationale"),
 		yes:           fs.Bool("yes", false, "bulk approve/reject: do it (without: a dry run that counts)"),
@@ -111,14 +111,23 @@ func (f reviewFlags) filter() (review.Filter, bool, error) {
 	return rf, given, nil
 }
 
-func (f reviewFlags) reviewer() string {
+// reviewer is the name decisions are recorded under: --by; else, connected
+// as relator's own account (the owner of the tables), the login name of the
+// user running the command; else the reviewer's own database role.
+func (f reviewFlags) reviewer(ctx context.Context, pool *pgxpool.Pool) (string, error) {
 	if *f.by != "" {
-		return *f.by
+		return *f.by, nil
 	}
-	if u, err := user.Current(); err == nil {
-		return u.Username
+	role, owner, err := review.Role(ctx, pool)
+	if err != nil {
+		return "", err
 	}
-	return "" // the database role
+	if owner {
+		if u, err := user.Current(); err == nil {
+			return u.Username, nil
+		}
+	}
+	return role, nil
 }
 
 func (f reviewFlags) list(ctx context.Context, inv invocation, pool *pgxpool.Pool, args []string) error {
@@ -227,12 +236,16 @@ func printDetail(w io.Writer, d review.Detail) {
 
 func (f reviewFlags) decide(ctx context.Context, inv invocation, pool *pgxpool.Pool, args []string) error {
 	action := args[0]
-	decision := review.Decision{Status: map[string]string{"approve": review.Approved, "reject": review.Rejected}[action],
-		Reviewer: f.reviewer(), Note: *f.note}
 	rf, bulk, err := f.filter()
 	if err != nil {
 		return err
 	}
+	by, err := f.reviewer(ctx, pool)
+	if err != nil {
+		return err
+	}
+	decision := review.Decision{Status: map[string]string{"approve": review.Approved, "reject": review.Rejected}[action],
+		Reviewer: by, Note: *f.note}
 	if len(args) > 1 && bulk {
 		return usageError{"review " + action + " takes relation ids or filters, not both"}
 	}
@@ -248,7 +261,7 @@ func (f reviewFlags) decide(ctx context.Context, inv invocation, pool *pgxpool.P
 		if err != nil {
 			return noteHint(err)
 		}
-		fmt.Fprintf(inv.stdout, "review: %d relations %s by %s\n", n, decision.Status, orRole(decision.Reviewer))
+		fmt.Fprintf(inv.stdout, "review: %d relations %s by %s\n", n, decision.Status, decision.Reviewer)
 		return nil
 	}
 	rf.Statuses, rf.Limit = []string{review.Pending}, 0
@@ -265,7 +278,7 @@ func (f reviewFlags) decide(ctx context.Context, inv invocation, pool *pgxpool.P
 	if err != nil {
 		return noteHint(err)
 	}
-	fmt.Fprintf(inv.stdout, "review: %d relations %s by %s\n", n, decision.Status, orRole(decision.Reviewer))
+	fmt.Fprintf(inv.stdout, "review: %d relations %s by %s\n", n, decision.Status, decision.Reviewer)
 	return nil
 }
 
@@ -280,11 +293,15 @@ func (f reviewFlags) edit(ctx context.Context, inv invocation, pool *pgxpool.Poo
 	if *f.typ == "" && *f.rationale == "" {
 		return usageError{"review edit needs --type or --rationale"}
 	}
-	d := review.Decision{Status: review.Edited, Reviewer: f.reviewer(), Note: *f.note, Type: *f.typ, Rationale: *f.rationale}
+	by, err := f.reviewer(ctx, pool)
+	if err != nil {
+		return err
+	}
+	d := review.Decision{Status: review.Edited, Reviewer: by, Note: *f.note, Type: *f.typ, Rationale: *f.rationale}
 	if _, err := review.Decide(ctx, pool, ids, d); err != nil {
 		return err
 	}
-	fmt.Fprintf(inv.stdout, "review: relation %d edited by %s\n", ids[0], orRole(d.Reviewer))
+	fmt.Fprintf(inv.stdout, "review: relation %d edited by %s\n", ids[0], d.Reviewer)
 	return nil
 }
 
@@ -365,11 +382,4 @@ func noteHint(err error) error {
 		return fmt.Errorf("%w; say why with --note", err)
 	}
 	return err
-}
-
-func orRole(reviewer string) string {
-	if reviewer == "" {
-		return "the database role"
-	}
-	return reviewer
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	neturl "net/url"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -135,6 +136,32 @@ func TestReviewCommands(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(file); strings.Count(string(b), "<edge ") != decided-1 {
 		t.Errorf("graphml has %d edges; want %d", strings.Count(string(b), "<edge "), decided-1)
+	}
+
+	// A person granted relator_reviewer runs relator review with a login
+	// of their own: the decision is recorded under that role.
+	role := "relator_test_cli_reviewer_" + strconv.Itoa(os.Getpid())
+	conn, err := pgxpool.New(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Exec(context.Background(), `CREATE ROLE `+role+` LOGIN; GRANT relator_reviewer TO `+role); err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Exec(context.Background(), `DROP ROLE `+role)
+	u, err := neturl.Parse(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u.User = neturl.User(role) // the test server trusts 127.0.0.1 (scripts/db.sh)
+	asRole := u.String()
+	id := strconv.Itoa(queryInt(t, url, `SELECT min(id) FROM relations WHERE status = 'pending'`))
+	if out := mustCLI(t, asRole, "review", "approve", id); out != "review: 1 relations approved by "+role+"\n" {
+		t.Errorf("approve as a reviewer: %q", out)
+	}
+	if code, _, stderr := cli(t, asRole, "run"); code != 1 || !strings.Contains(stderr, "permission denied") {
+		t.Errorf("run as a reviewer: exit %d, %s", code, stderr)
 	}
 
 	for _, args := range [][]string{{"review"}, {"review", "nope"}, {"export", "--format", "xlsx"}, {"review", "approve"}, {"review", "approve", "x1"},

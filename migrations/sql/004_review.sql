@@ -308,6 +308,11 @@ BEGIN
         END;
     END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO relator_reviewer', current_schema());
+    -- relator's commands check the schema version first (migrations.VersionTable),
+    -- so that a reviewer can run `relator review` with a login of their own.
+    IF to_regclass('relator_schema_version') IS NOT NULL THEN
+        GRANT SELECT ON relator_schema_version TO relator_reviewer;
+    END IF;
 END $$;
 GRANT SELECT ON events, relations, relation_audit, review_policy, review_queue, approved_relations TO relator_reviewer;
 GRANT UPDATE (status, type, rationale, review_note) ON relations TO relator_reviewer;
