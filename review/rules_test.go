@@ -3,6 +3,8 @@ package review_test
 import (
 	"context"
 	"errors"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -10,6 +12,9 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/relator/relator/analyzer"
+	"github.com/relator/relator/internal/pgtest"
 )
 
 // execAs runs sql in a transaction of its own on pool, after SET LOCAL of
@@ -124,3 +129,27 @@ func TestTransitionsAreEnforcedForEveryClient(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// TestTypeCheckIsTheTaxonomy keeps the CHECK that holds reviewers' edits to
+// the taxonomy in step with analyzer.Taxonomy.
+func TestTypeCheckIsTheTaxonomy(t *testing.T) {
+	pool := pgtest.New(t)
+	var def string
+	if err := pool.QueryRow(context.Background(), `SELECT pg_get_constraintdef(oid) FROM pg_constraint
+		WHERE conname = 'relations_type_in_taxonomy'`).Scan(&def); err != nil {
+		t.Fatal(err)
+	}
+	var checked []string
+	for _, m := range regexp.MustCompile(`'([a-z_]+)'`).FindAllStringSubmatch(def, -1) {
+		checked = append(checked, m[1])
+	}
+	var types []string
+	for _, info := range analyzer.Taxonomy() {
+		types = append(types, string(info.Type))
+	}
+	slices.Sort(checked)
+	slices.Sort(types)
+	if !slices.Equal(checked, types) {
+		t.Errorf("relations_type_in_taxonomy allows %v; the taxonomy is %v", checked, types)
+	}
+}
