@@ -113,8 +113,8 @@ func TestReviewerRole(t *testing.T) {
 }
 
 // TestAuditIsAppendOnly: nobody, the owner included, updates, deletes or
-// truncates audit entries; deleting a relation (with its event) is itself
-// audited.
+// truncates audit entries, or truncates relations (which would go
+// unaudited); deleting a relation (with its event) is itself audited.
 func TestAuditIsAppendOnly(t *testing.T) {
 	ctx := context.Background()
 	pool, _ := analysed(t, story)
@@ -126,6 +126,8 @@ func TestAuditIsAppendOnly(t *testing.T) {
 		_, err := execAs(ctx, pool, sql)
 		refused(t, sql, err, "RV002", "append-only")
 	}
+	_, err := execAs(ctx, pool, `TRUNCATE relations CASCADE`)
+	refused(t, "TRUNCATE relations", err, "RV002", "bypass the audit trail")
 	if _, err := execAs(ctx, pool, `DELETE FROM events WHERE source_id = 'a'`); err != nil {
 		t.Fatal(err)
 	}

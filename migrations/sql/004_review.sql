@@ -240,6 +240,15 @@ CREATE TRIGGER relations_audit_change AFTER UPDATE ON relations
 CREATE TRIGGER relations_audit_delete AFTER DELETE ON relations
     FOR EACH ROW EXECUTE FUNCTION relations_audit();
 
+-- TRUNCATE fires no row triggers, so it would remove relations unaudited.
+CREATE FUNCTION relations_no_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'TRUNCATE relations would bypass the audit trail'
+        USING ERRCODE = 'RV002', HINT = 'DELETE FROM relations is audited';
+END $$;
+CREATE TRIGGER relations_no_truncate BEFORE TRUNCATE ON relations
+    FOR EACH STATEMENT EXECUTE FUNCTION relations_no_truncate();
+
 CREATE FUNCTION relation_audit_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     RAISE EXCEPTION 'relation_audit is append-only: its rows are never updated or deleted'
