@@ -312,8 +312,12 @@ BEGIN
     IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'relator_reviewer') THEN
         BEGIN
             CREATE ROLE relator_reviewer NOLOGIN;
-        EXCEPTION WHEN duplicate_object OR unique_violation THEN
-            NULL;  -- another database's migration created it meanwhile
+        EXCEPTION
+            WHEN duplicate_object OR unique_violation THEN
+                NULL;  -- another database's migration created it meanwhile
+            WHEN insufficient_privilege THEN
+                RAISE EXCEPTION 'migration 004 creates the role relator_reviewer, which role % may not create', current_user
+                    USING HINT = 'as a role with CREATEROLE: CREATE ROLE relator_reviewer NOLOGIN; then run relator migrate again';
         END;
     END IF;
     EXECUTE format('GRANT USAGE ON SCHEMA %I TO relator_reviewer', current_schema());
