@@ -60,6 +60,10 @@ type Options struct {
 	// or gave up (for progress bars and metrics); it must be safe for
 	// concurrent use.
 	Observe func(Outcome)
+	// ReaskRejected writes a pair a reviewer rejected (under any model and
+	// prompt version) again as pending when the analysis finds it; by
+	// default a rejection is remembered and the pair is not written again.
+	ReaskRejected bool
 	// RunID is stored with every relation and analysis written.
 	RunID  int64
 	Logger *slog.Logger
@@ -404,10 +408,10 @@ func (a *analysis) writer(passCtx context.Context) {
 		for i, r := range batch {
 			fs[i] = r.f
 		}
-		out, err := finishAll(ctx, a.pool, a.k, a.opts.RunID, fs)
+		out, err := finishAll(ctx, a.pool, a.k, a.opts.RunID, a.opts.ReaskRejected, fs)
 		if err != nil && len(batch) > 1 {
 			for _, r := range batch {
-				one, err := finishAll(ctx, a.pool, a.k, a.opts.RunID, []finishing{r.f})
+				one, err := finishAll(ctx, a.pool, a.k, a.opts.RunID, a.opts.ReaskRejected, []finishing{r.f})
 				if err != nil {
 					r.reply <- finished{err: err}
 				} else {

@@ -206,9 +206,11 @@ type finishing struct {
 
 // finishSQL stores an event's relations and marks its analysis done, with
 // the candidates it saw — if the claim is still this process's: the update
-// names the claim's token, and the relations are inserted only when it
-// matched. A relation already stored for the same pair, model and prompt
-// version is left as it is: reruns never touch what reviewers see. The
+// names the claim's token, and the relations are written only when it
+// matched. What it owes reviewers (see decisions.go): a pair a reviewer
+// rejected is not written again ($19: unless asked), the event's pending
+// relations from other content are superseded, and a relation already
+// stored for the same pair, model and prompt version is left as it is. The
 // statement returns whether the claim was held and the types inserted.
 const finishSQL = `
 	WITH held AS (
@@ -219,16 +221,16 @@ const finishSQL = `
 		RETURNING event_id
 	), inserted AS (
 		INSERT INTO relations (new_event_id, prior_event_id, type, confidence, rationale, candidate_number,
-		                       similarity, model, prompt_version, run_id)
-		SELECT $1, p, t, c, w, n, s, $2, $3, $12
+		                       similarity, model, prompt_version, run_id, event_hash)
+		SELECT $1, p, t, c, w, n, s, $2, $3, $12, $5
 		  FROM unnest($13::bigint[], $14::text[], $15::float8[], $16::text[], $17::int[], $18::float8[]) AS r (p, t, c, w, n, s)
-		 WHERE EXISTS (SELECT FROM held)
-		ON CONFLICT (new_event_id, prior_event_id, model, prompt_version) DO NOTHING
+		 WHERE EXISTS (SELECT FROM held) AND ` + notRejectedSQL + `
+		ON CONFLICT (new_event_id, prior_event_id, model, prompt_version) WHERE status <> 'superseded' DO NOTHING
 		RETURNING type
 	)
 	SELECT EXISTS (SELECT FROM held), coalesce((SELECT array_agg(type) FROM inserted), '{}')`
 
-func (f finishing) args(k key, runID int64) []any {
+func (f finishing) args(k key, runID int64, reask bool) []any {
 	n := len(f.rels)
 	prior, types, conf := make([]int64, n), make([]string, n), make([]float64, n)
 	why, num, sim := make([]string, n), make([]int32, n), make([]float64, n)
@@ -238,13 +240,14 @@ func (f finishing) args(k key, runID int64) []any {
 	}
 	return []any{f.c.eventID, k.model, k.promptVersion, f.c.token, f.c.hash, n,
 		f.res.Calls, f.res.TokensIn, f.res.TokensOut, f.res.Invalid, f.candidates, nullID(runID),
-		prior, types, conf, why, num, sim}
+		prior, types, conf, why, num, sim, reask}
 }
 
 // finish writes one event's analysis in a transaction of its own and
 // returns the types of the relations inserted, or errLost.
-func finish(ctx context.Context, pool *pgxpool.Pool, k key, c claim, runID int64, res Result, rels []written, candidates []int64) ([]RelationType, error) {
-	out, err := finishAll(ctx, pool, k, runID, []finishing{{c, res, rels, candidates}})
+func finish(ctx context.Context, pool *pgxpool.Pool, k key, c claim, runID int64, res Result, rels []written, candidates []int64,
+	reaskRejected bool) ([]RelationType, error) {
+	out, err := finishAll(ctx, pool, k, runID, reaskRejected, []finishing{{c, res, rels, candidates}})
 	if err != nil {
 		return nil, err
 	}
@@ -260,12 +263,16 @@ type finished struct {
 // finishAll writes several events' analyses in one transaction and one
 // round trip: the writes of a busy pass share a commit. An error is the
 // whole transaction's; nothing of it is written.
-func finishAll(ctx context.Context, pool *pgxpool.Pool, k key, runID int64, fs []finishing) ([]finished, error) {
+func finishAll(ctx context.Context, pool *pgxpool.Pool, k key, runID int64, reaskRejected bool, fs []finishing) ([]finished, error) {
 	out := make([]finished, len(fs))
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		b := &pgx.Batch{}
+		b.Queue(jobSQL)
 		for i, f := range fs {
-			b.Queue(finishSQL, f.args(k, runID)...).QueryRow(func(row pgx.Row) error {
+			// A statement of its own, before the insert: within one
+			// statement the insert might meet the stale relation first.
+			b.Queue(supersedeSQL, f.c.eventID, k.model, k.promptVersion, f.c.token, f.c.hash)
+			b.Queue(finishSQL, f.args(k, runID, reaskRejected)...).QueryRow(func(row pgx.Row) error {
 				var held bool
 				var types []string
 				if err := row.Scan(&held, &types); err != nil {

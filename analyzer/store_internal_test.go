@@ -59,7 +59,7 @@ func TestAClaimNamesItself(t *testing.T) {
 		t.Fatalf("takeover: %v, %v", second, err)
 	}
 
-	if _, err := finish(ctx, pool, k, first[0], 0, Result{}, nil, nil); !errors.Is(err, errLost) {
+	if _, err := finish(ctx, pool, k, first[0], 0, Result{}, nil, nil, false); !errors.Is(err, errLost) {
 		t.Fatalf("finish by the old claim: %v; want errLost", err)
 	}
 	if _, err := fail(ctx, pool, k, first[1], errors.New("late"), 3, Result{}, nil); !errors.Is(err, errLost) {
@@ -78,7 +78,7 @@ func TestAClaimNamesItself(t *testing.T) {
 	if err != nil || !held[second[0].token] || held[first[0].token] {
 		t.Fatalf("renew: %v, %v", held, err)
 	}
-	if _, err := finish(ctx, pool, k, second[0], 0, Result{}, nil, []int64{}); err != nil {
+	if _, err := finish(ctx, pool, k, second[0], 0, Result{}, nil, []int64{}, false); err != nil {
 		t.Fatalf("finish by the holder: %v", err)
 	}
 }
@@ -174,7 +174,7 @@ func BenchmarkFinish(b *testing.B) {
 			b.Fatalf("claim: %d, %v", len(claims), err)
 		}
 		b.StartTimer()
-		if _, err := finish(ctx, pool, k, claims[15], 0, Result{}, rels, nil); err != nil {
+		if _, err := finish(ctx, pool, k, claims[15], 0, Result{}, rels, nil, false); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -72,6 +72,10 @@ type Config struct {
 	// ProgressEvery is the period of a backfill's progress line when its
 	// output is not a terminal.
 	ProgressEvery time.Duration
+	// ReaskRejected has run, backfill and schedule write a pair a reviewer
+	// rejected again as pending when a new prompt version or model finds
+	// it; by default the rejection is remembered.
+	ReaskRejected bool
 
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
@@ -88,6 +92,23 @@ type setting struct {
 // emptySets tells the variables for which "" is a value (RELATOR_HTTP_ADDR=
 // disables HTTP) rather than unset.
 func emptySets(env string) bool { return env == "RELATOR_HTTP_ADDR" }
+
+// boolSetting tells the settings whose flag may be given without a value
+// (-reask-rejected), as the flag package's booleans.
+func boolSetting(env string) bool { return env == "RELATOR_REASK_REJECTED" }
+
+// boolFlag is a boolean setting's flag, kept as text like every other
+// setting until Load parses it.
+type boolFlag struct{ v *string }
+
+func (b boolFlag) String() string {
+	if b.v == nil {
+		return ""
+	}
+	return *b.v
+}
+func (b boolFlag) Set(s string) error { *b.v = s; return nil }
+func (b boolFlag) IsBoolFlag() bool   { return true }
 
 func settings() []setting {
 	return []setting{
@@ -137,6 +158,8 @@ func settings() []setting {
 			func(c *Config, v string) error { return setInt(&c.BulkIndexAt, v, 0) }},
 		{"RELATOR_PROGRESS_INTERVAL", "progress-interval", "10s", "period of backfill progress lines when output is not a terminal",
 			func(c *Config, v string) error { return setPositiveDuration(&c.ProgressEvery, v, time.Second) }},
+		{"RELATOR_REASK_REJECTED", "reask-rejected", "false", "write pairs a reviewer rejected again as pending under a new prompt version or model",
+			func(c *Config, v string) error { return setBool(&c.ReaskRejected, v) }},
 		{"RELATOR_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
 			func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 		{"RELATOR_LOG_FORMAT", "log-format", "text", "text or json",
@@ -160,7 +183,14 @@ func Flags(fs *flag.FlagSet, lookupEnv func(string) (string, bool)) func() (Conf
 	all := settings()
 	values := make([]*string, len(all))
 	for i, s := range all {
-		values[i] = fs.String(s.flag, s.def, fmt.Sprintf("%s (env %s)", s.usage, s.env))
+		usage := fmt.Sprintf("%s (env %s)", s.usage, s.env)
+		if boolSetting(s.env) {
+			v := s.def
+			values[i] = &v
+			fs.Var(boolFlag{&v}, s.flag, usage)
+		} else {
+			values[i] = fs.String(s.flag, s.def, usage)
+		}
 		if v, ok := lookupEnv(s.env); ok && (v != "" || emptySets(s.env)) {
 			*values[i] = v // not fs.Set: -help keeps showing the documented default, never a key
 		}
@@ -231,6 +261,15 @@ func setProvider(p *Provider, v string) error {
 		return nil
 	}
 	return errors.New("want auto, openai or offline")
+}
+
+func setBool(p *bool, v string) error {
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return errors.New("want true or false")
+	}
+	*p = b
+	return nil
 }
 
 func setInt(p *int, v string, min int) error {

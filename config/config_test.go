@@ -91,3 +91,23 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+// TestBooleanSettingTakesNoValue: -reask-rejected alone sets it, as the flag
+// package's booleans, and so does the environment.
+func TestBooleanSettingTakesNoValue(t *testing.T) {
+	if c, err := load(t, nil); err != nil || c.ReaskRejected {
+		t.Fatalf("default: %v, %v; want off", c.ReaskRejected, err)
+	}
+	if c, err := load(t, nil, "-reask-rejected"); err != nil || !c.ReaskRejected {
+		t.Fatalf("-reask-rejected: %v, %v", c.ReaskRejected, err)
+	}
+	if c, err := load(t, map[string]string{"RELATOR_REASK_REJECTED": "true"}, "-reask-rejected=false"); err != nil || c.ReaskRejected {
+		t.Fatalf("the flag over the environment: %v, %v", c.ReaskRejected, err)
+	}
+	if c, err := load(t, map[string]string{"RELATOR_REASK_REJECTED": "1"}); err != nil || !c.ReaskRejected {
+		t.Fatalf("RELATOR_REASK_REJECTED=1: %v, %v", c.ReaskRejected, err)
+	}
+	if _, err := load(t, map[string]string{"RELATOR_REASK_REJECTED": "maybe"}); err == nil || !strings.Contains(err.Error(), "RELATOR_REASK_REJECTED") {
+		t.Fatalf("RELATOR_REASK_REJECTED=maybe: %v", err)
+	}
+}

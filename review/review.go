@@ -1,36 +1,52 @@
 // Package review is the reviewer's side of relations: listing what awaits a
-// decision and recording decisions. The analyzer writes relations; this
-// package changes nothing of them but their review columns (status,
-// reviewed_by, reviewed_at, review_note).
+// decision, recording decisions, each relation's audit history, the figures
+// of review and the export of the reviewed graph.
+//
+// The rules of review live in the database (migrations/sql/004_review.sql):
+// triggers enforce a relation's transitions and append every change to
+// relation_audit, whichever client makes it. This package says who decides
+// (SET LOCAL relator.reviewer) and turns the database's refusals into
+// errors a reviewer can act on.
 package review
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// Statuses of a relation.
+// Statuses of a relation. Reviewers move a pending relation to Approved,
+// Rejected or Edited (approved with the reviewer's type and/or rationale);
+// relator's job moves it to Superseded when its event changed and was
+// analysed again. Every status but Pending is final.
 const (
-	Pending  = "pending"
-	Approved = "approved"
-	Rejected = "rejected"
+	Pending    = "pending"
+	Approved   = "approved"
+	Rejected   = "rejected"
+	Edited     = "edited"
+	Superseded = "superseded"
 )
 
-// Filter chooses the relations List returns.
-type Filter struct {
-	Status  string // pending, approved, rejected; "" for all
-	EventID string // only relations of this event (source id), either side
-	Limit   int    // at most this many; 0 for no limit
+// Statuses lists every status, in the order of a relation's life.
+func Statuses() []string { return []string{Pending, Approved, Edited, Rejected, Superseded} }
+
+// Decided reports whether status is a reviewer's decision.
+func Decided(status string) bool { return status == Approved || status == Edited || status == Rejected }
+
+func validStatus(s string) error {
+	if !slices.Contains(Statuses(), s) {
+		return fmt.Errorf("unknown status %q: want %s", s, strings.Join(Statuses(), ", "))
+	}
+	return nil
 }
 
 // EventRef names an event as a reviewer needs to see it.
 type EventRef struct {
+	ID         int64 // database id
 	SourceID   string
 	OccurredAt time.Time
 	Headline   string
@@ -40,105 +56,73 @@ type EventRef struct {
 type Item struct {
 	ID         int64
 	Status     string
-	Type       string
+	Type       string // the reviewer's where edited, else the model's
 	Confidence float64
-	Rationale  string
-	Number     int // the prior event's "Event N" in the rationale
+	Rationale  string // the reviewer's where edited, else the model's
+	Number     int    // the prior event's "Event N" in the rationale
 	New, Prior EventRef
 	Model      string
-	ReviewedBy string
-	ReviewedAt *time.Time
-	Note       string
+	// PromptVersion is the version of the prompt the model was asked with.
+	PromptVersion string
+	CreatedAt     time.Time
+	ReviewedBy    string
+	ReviewedAt    *time.Time
+	Note          string
+	// ModelType and ModelRationale are the model's own, kept when a
+	// reviewer edited them; "" otherwise.
+	ModelType      string
+	ModelRationale string
 }
 
-// List returns the relations the filter selects, oldest first, and how many
-// it selects in all (before Limit).
-func List(ctx context.Context, pool *pgxpool.Pool, f Filter) ([]Item, int, error) {
-	if f.Status != "" && !slices.Contains([]string{Pending, Approved, Rejected}, f.Status) {
-		return nil, 0, fmt.Errorf("unknown status %q: want pending, approved or rejected", f.Status)
-	}
-	limit := any(nil)
-	if f.Limit > 0 {
-		limit = f.Limit
-	}
-	rows, err := pool.Query(ctx, `
-		SELECT r.id, r.status, r.type, r.confidence, r.rationale, r.candidate_number,
-		       n.source_id, n.occurred_at, coalesce(n.title, n.summary),
-		       p.source_id, p.occurred_at, coalesce(p.title, p.summary),
-		       r.model, coalesce(r.reviewed_by, ''), r.reviewed_at, coalesce(r.review_note, ''),
-		       count(*) OVER ()
-		  FROM relations r
-		  JOIN events n ON n.id = r.new_event_id
-		  JOIN events p ON p.id = r.prior_event_id
-		 WHERE ($1 = '' OR r.status = $1)
-		   AND ($2 = '' OR n.source_id = $2 OR p.source_id = $2)
-		 ORDER BY r.created_at, r.id
-		 LIMIT $3`, f.Status, f.EventID, limit)
-	if err != nil {
-		return nil, 0, fmt.Errorf("list relations: %w", err)
-	}
-	total := 0
-	items, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Item, error) {
-		var it Item
-		err := row.Scan(&it.ID, &it.Status, &it.Type, &it.Confidence, &it.Rationale, &it.Number,
-			&it.New.SourceID, &it.New.OccurredAt, &it.New.Headline,
-			&it.Prior.SourceID, &it.Prior.OccurredAt, &it.Prior.Headline,
-			&it.Model, &it.ReviewedBy, &it.ReviewedAt, &it.Note, &total)
-		return it, err
-	})
-	if err != nil {
-		return nil, 0, fmt.Errorf("list relations: %w", err)
-	}
-	if len(items) == 0 && f.Limit > 0 {
-		// The window count is only there with rows.
-		if err := pool.QueryRow(ctx, `
-			SELECT count(*) FROM relations r JOIN events n ON n.id = r.new_event_id JOIN events p ON p.id = r.prior_event_id
-			 WHERE ($1 = '' OR r.status = $1) AND ($2 = '' OR n.source_id = $2 OR p.source_id = $2)`,
-			f.Status, f.EventID).Scan(&total); err != nil {
-			return nil, 0, fmt.Errorf("count relations: %w", err)
-		}
-	}
-	return items, total, nil
+// Errors of decisions. The database's refusals are *RuleError values that
+// match one of the first three with errors.Is.
+var (
+	// ErrDecided: the relation was decided (or superseded) already, maybe
+	// by another reviewer a moment ago. Decisions are final.
+	ErrDecided = errors.New("decided already")
+	// ErrNotAllowed: a change review does not allow.
+	ErrNotAllowed = errors.New("not allowed by review")
+	// ErrNoteNeeded: a rejection without a note.
+	ErrNoteNeeded = errors.New("note needed")
+	// ErrNotFound: no relation has the id.
+	ErrNotFound = errors.New("no such relation")
+	// ErrChanged: a bulk decision selected another number of relations
+	// than expected (reviewers decided some meanwhile); nothing was changed.
+	ErrChanged = errors.New("selection changed")
+)
+
+// A RuleError is a change the database's review rules refused, with the
+// database's message and hint.
+type RuleError struct {
+	Code    string // SQLSTATE: RV001 decided already, RV002 not allowed, RV003 note needed
+	Message string
+	Hint    string
 }
 
-// ErrNotPending is returned by Decide when a relation has been decided
-// already or does not exist.
-var ErrNotPending = errors.New("not a pending relation")
+func (e *RuleError) Error() string {
+	if e.Hint == "" {
+		return e.Message
+	}
+	return e.Message + " (" + e.Hint + ")"
+}
 
-// Decide records one decision, approved or rejected, by reviewer on the
-// relations ids, with an optional note, in one transaction: if any of them
-// is not a pending relation, nothing is changed.
-func Decide(ctx context.Context, pool *pgxpool.Pool, ids []int64, status, reviewer, note string) error {
-	if status != Approved && status != Rejected {
-		return fmt.Errorf("unknown decision %q: want approved or rejected", status)
+// Unwrap returns the sentinel of the code.
+func (e *RuleError) Unwrap() error {
+	switch e.Code {
+	case "RV001":
+		return ErrDecided
+	case "RV003":
+		return ErrNoteNeeded
 	}
-	if reviewer == "" {
-		return errors.New("a decision needs the reviewer's name")
+	return ErrNotAllowed
+}
+
+// ruleError returns err as a *RuleError when it is a refusal of the review
+// triggers (SQLSTATE class RV), and err otherwise.
+func ruleError(err error) error {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) && strings.HasPrefix(pg.Code, "RV") {
+		return &RuleError{Code: pg.Code, Message: pg.Message, Hint: pg.Hint}
 	}
-	if len(ids) == 0 {
-		return errors.New("no relation ids given")
-	}
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `
-			UPDATE relations SET status = $2, reviewed_by = $3, reviewed_at = now(), review_note = nullif($4, '')
-			 WHERE id = ANY($1) AND status = 'pending'
-			RETURNING id`, ids, status, reviewer, note)
-		if err != nil {
-			return fmt.Errorf("record decision: %w", err)
-		}
-		done, err := pgx.CollectRows(rows, pgx.RowTo[int64])
-		if err != nil {
-			return fmt.Errorf("record decision: %w", err)
-		}
-		var missing []int64
-		for _, id := range ids {
-			if !slices.Contains(done, id) {
-				missing = append(missing, id)
-			}
-		}
-		if len(missing) > 0 {
-			return fmt.Errorf("relation %v: %w (nothing was changed)", missing, ErrNotPending)
-		}
-		return nil
-	})
+	return err
 }

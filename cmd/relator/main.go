@@ -46,6 +46,9 @@ type invocation struct {
 	args   []string
 	stdin  io.Reader
 	stdout io.Writer
+	// stderr is for a command whose stdout carries data (export): its
+	// summary line goes here.
+	stderr io.Writer
 	// stop is closed when a graceful command must stop taking new work.
 	stop <-chan struct{}
 }
@@ -61,7 +64,8 @@ func commands() []command {
 		{"status", "", "pending, claimed, failed and dead analyses per analysis key; newest errors", statusCmd, false},
 		{"requeue", "[--dead] [--event ID…]", "put failed (and with --dead, dead-lettered) analyses back", requeueCmd, false},
 		{"show", "EVENT_ID", "print one event with its related events from both directions", showCmd, false},
-		{"review", "list | approve ID… | reject ID…", "list relations awaiting review, approve or reject them", reviewCmd, false},
+		{"review", "list | show ID | approve ID… | reject ID… --note | edit ID | stats", "list, show, approve, reject and edit relations; review figures", reviewCmd, false},
+		{"export", "[--status approved] [--format jsonl|csv|graphml] [-o FILE]", "write the reviewed graph for analysts' tools", exportCmd, false},
 		{"bench", "[--offline | --knn --vectors N --dims D] [--events N] [--json]", "measure throughput, efficiency and search latency on synthetic data, in a throwaway database", benchCmd, false},
 		{"eval", "--events FILE [--k K] [--json]", "measure retrieval and linking quality on a story-labelled event file", evalCmd, false},
 	}
@@ -151,7 +155,7 @@ func run(ctx context.Context, args []string, e env) int {
 	log := newLogger(e.stderr, cfg)
 	ctx, stop, cancel := onInterrupt(ctx, e, cmd.graceful, cfg.GracePeriod, log)
 	defer cancel()
-	inv := invocation{cfg: cfg, log: log, args: fs.Args(), stdin: e.stdin, stdout: e.stdout, stop: stop}
+	inv := invocation{cfg: cfg, log: log, args: fs.Args(), stdin: e.stdin, stdout: e.stdout, stderr: e.stderr, stop: stop}
 	if err := runCommand(ctx, inv); err != nil {
 		var ue usageError
 		if errors.As(err, &ue) {

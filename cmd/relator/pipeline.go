@@ -36,6 +36,7 @@ func passOptions(inv invocation, command string) (pass.Options, error) {
 			Concurrency:    cfg.Concurrency,
 			Lease:          cfg.Lease,
 			MaxAttempts:    cfg.MaxAttempts,
+			ReaskRejected:  cfg.ReaskRejected,
 		},
 		DeferIndexAt: cfg.BulkIndexAt,
 		Stop:         inv.stop,

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -55,49 +56,91 @@ func showCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 	}
 }
 
-// printEvent prints an event the way the seed shows one: headline, Summary,
-// Full Content, Sources (N), Actor Responses, Related Events (N).
+// printEvent prints an event the way the seed shows one — headline,
+// Summary, Full Content, Sources (N), Actor Responses, Related Events (N),
+// each section only when it has something to show — as a reviewer reads
+// it: the relations' review state, decisions first, rationales as written,
+// and a closing summary line. Superseded relations (of the event's earlier
+// content) are counted, not shown.
 func printEvent(w io.Writer, ev events.Event, rels []analyzer.Stored, byID map[int64]events.Event) {
 	fmt.Fprintln(w, ev.Headline())
 	fmt.Fprintf(w, "%s · %s\n", ev.SourceID, ev.OccurredAt.Format("2006-01-02 15:04 MST"))
-	fmt.Fprintln(w, "Summary")
 	if ev.Summary != "" {
-		fmt.Fprintln(w, ev.Summary)
+		fmt.Fprintf(w, "Summary\n%s\n", ev.Summary)
 	}
-	fmt.Fprintln(w, "Full Content")
 	if ev.Content != "" {
-		fmt.Fprintln(w, ev.Content)
+		fmt.Fprintf(w, "Full Content\n%s\n", ev.Content)
 	}
-	fmt.Fprintf(w, "Sources (%d)\n", len(ev.Sources))
-	for _, s := range ev.Sources {
-		if s.Title != "" {
-			fmt.Fprintf(w, "%s — %s\n", s.Title, s.URL)
-		} else {
-			fmt.Fprintln(w, s.URL)
+	if len(ev.Sources) > 0 {
+		fmt.Fprintf(w, "Sources (%d)\n", len(ev.Sources))
+		for _, s := range ev.Sources {
+			if s.Title != "" {
+				fmt.Fprintf(w, "%s — %s\n", s.Title, s.URL)
+			} else {
+				fmt.Fprintln(w, s.URL)
+			}
 		}
 	}
-	fmt.Fprintln(w, "Actor Responses")
-	var silent []string
-	for _, a := range ev.Actors {
-		if a.Response != "" {
-			fmt.Fprintf(w, "%s: %s\n", a.Name, a.Response)
-		} else {
-			silent = append(silent, a.Name)
+	if len(ev.Actors) > 0 {
+		fmt.Fprintln(w, "Actor Responses")
+		var silent []string
+		for _, a := range ev.Actors {
+			if a.Response != "" {
+				fmt.Fprintf(w, "%s: %s\n", a.Name, a.Response)
+			} else {
+				silent = append(silent, a.Name)
+			}
+		}
+		if len(silent) > 0 {
+			fmt.Fprintf(w, "(no response recorded: %s)\n", strings.Join(silent, "; "))
 		}
 	}
-	if len(silent) > 0 {
-		fmt.Fprintf(w, "(no response recorded: %s)\n", strings.Join(silent, "; "))
+	shown := slices.DeleteFunc(slices.Clone(rels), func(r analyzer.Stored) bool { return r.Status == "superseded" })
+	if len(shown) > 0 {
+		fmt.Fprintf(w, "Related Events (%d)\n", len(shown))
 	}
-	fmt.Fprintf(w, "Related Events (%d)\n", len(rels))
+	counts := map[string]int{}
 	for _, r := range rels {
+		counts[r.Status]++
+	}
+	for _, r := range shown {
 		newEv, prior := byID[r.NewEventID], byID[r.PriorEventID]
 		direction := "earlier event → this event"
 		if r.PriorEventID == ev.ID {
 			direction = "this event → later event"
 		}
-		fmt.Fprintf(w, "[%s] %s, confidence %.2f · %s · %s, prompt %s\n", r.Status, r.Type, r.Confidence, direction, r.Model, r.PromptVersion)
-		fmt.Fprintf(w, "%q\n", annotate(r.Rationale, r.CandidateNumber, prior, newEv, ev.ID))
+		fmt.Fprintf(w, "[%s] %s, confidence %.2f · %s · %s, prompt %s\n", reviewState(r), r.Type, r.Confidence, direction, r.Model, r.PromptVersion)
+		fmt.Fprintln(w, annotate(r.Rationale, r.CandidateNumber, prior, newEv, ev.ID))
+		if r.ReviewNote != "" {
+			fmt.Fprintf(w, "Note: %s\n", r.ReviewNote)
+		}
+		if r.Status == "edited" {
+			fmt.Fprintf(w, "The model said %s: %s\n", r.ModelType, annotate(r.ModelRationale, r.CandidateNumber, prior, newEv, ev.ID))
+		}
 	}
+	var parts []string
+	for _, st := range []string{"approved", "edited", "rejected", "pending"} {
+		if counts[st] > 0 {
+			parts = append(parts, fmt.Sprintf("%d %s", counts[st], st))
+		}
+	}
+	detail := ""
+	if len(parts) > 0 {
+		detail = " (" + strings.Join(parts, ", ") + ")"
+	}
+	if n := counts["superseded"]; n > 0 {
+		detail += fmt.Sprintf(", %d superseded not shown", n)
+	}
+	fmt.Fprintf(w, "show: %s: %d related events%s\n", ev.SourceID, len(shown), detail)
+}
+
+// reviewState is a relation's status as the event page shows it: with the
+// reviewer and day where decided.
+func reviewState(r analyzer.Stored) string {
+	if r.ReviewedAt == nil {
+		return r.Status
+	}
+	return fmt.Sprintf("%s by %s, %s", r.Status, r.ReviewedBy, r.ReviewedAt.UTC().Format("2006-01-02"))
 }
 
 var (
