@@ -16,6 +16,7 @@ import (
 
 	"github.com/relator/relator/analyzer"
 	"github.com/relator/relator/embeddings"
+	"github.com/relator/relator/internal/db"
 	"github.com/relator/relator/internal/pgtest"
 )
 
@@ -181,7 +182,7 @@ func TestRejectedPairIsNotAskedAgainByABackfill(t *testing.T) {
 	ctx := context.Background()
 	url := pgtest.NewDatabase(t)
 	mustCLI(t, url, "import", firstEvents(t, 60))
-	pool, err := pgxpool.New(ctx, url)
+	pool, err := db.Open(ctx, url) // the pool relator uses: pgvector's types registered
 	if err != nil {
 		t.Fatal(err)
 	}
