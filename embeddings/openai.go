@@ -11,13 +11,13 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/pkoukk/tiktoken-go"
-	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/relator/relator/internal/tokens"
 )
 
 // OpenAIOptions configures NewOpenAI. Only Model is required; every other
@@ -97,18 +97,6 @@ type OpenAI struct {
 
 var _ Embedder = (*OpenAI)(nil)
 
-// cl100k is the cl100k_base tokenizer, built once: building it takes
-// tens of milliseconds, and it is read-only and safe for concurrent use.
-//
-// It loads the BPE file embedded in tiktoken-go-loader rather than
-// downloading it at run time, since relator may run without internet
-// access. SetBpeLoader sets a package-level variable of tiktoken-go without
-// locking, so it is called here only, once, before any encoding is loaded.
-var cl100k = sync.OnceValues(func() (*tiktoken.Tiktoken, error) {
-	tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader())
-	return tiktoken.GetEncoding(tiktoken.MODEL_CL100K_BASE)
-})
-
 // NewOpenAI returns an embedder of opts.Model through client, which should
 // come from openaiclient.New so that rate limits and server errors are
 // retried.
@@ -169,7 +157,7 @@ func NewOpenAI(client *openai.Client, opts OpenAIOptions) (*OpenAI, error) {
 	// (Ollama's nomic-embed-text, say) have tokenizers of their own that we
 	// do not have; cl100k_base then only estimates their counts, which is
 	// close enough to batch by and to keep inputs near the model's limit.
-	enc, err := cl100k()
+	enc, err := tokens.Encoding(tokens.CL100K)
 	if err != nil {
 		return nil, fmt.Errorf("embeddings: loading tokenizer: %w", err)
 	}
