@@ -55,11 +55,9 @@ type Limiter struct {
 	pausedUntil time.Time
 }
 
-// New returns a limiter of opts.Limits, or nil when they cap nothing.
+// New returns a limiter of opts.Limits. One that caps nothing still
+// honours pauses.
 func New(opts Options) *Limiter {
-	if opts.Off() {
-		return nil
-	}
 	l := &Limiter{now: opts.Now, sleep: opts.Sleep}
 	if l.now == nil {
 		l.now = time.Now

@@ -142,13 +142,21 @@ func TestCancelledWaitGivesItsTurnBack(t *testing.T) {
 	}
 }
 
-func TestNilLimiterLetsEverythingThrough(t *testing.T) {
-	l := ratelimit.New(ratelimit.Options{})
-	if l != nil {
-		t.Fatal("no limits should give a nil limiter")
+func TestNoLimitsOnlyPauses(t *testing.T) {
+	c := newFakeClock()
+	l := c.limiter(ratelimit.Limits{})
+	for range 1000 {
+		if w, err := l.Wait(context.Background(), 1e9); w != 0 || err != nil {
+			t.Fatalf("a limiter without limits waited %v, %v", w, err)
+		}
 	}
-	l.PauseUntil(time.Now().Add(time.Hour))
-	if w, err := l.Wait(context.Background(), 1e9); w != 0 || err != nil {
+	l.PauseUntil(c.Now().Add(time.Second))
+	if w, _ := l.Wait(context.Background(), 0); w != time.Second {
+		t.Fatalf("waited %v in a pause of 1s", w)
+	}
+	var none *ratelimit.Limiter
+	none.PauseUntil(time.Now().Add(time.Hour))
+	if w, err := none.Wait(context.Background(), 1e9); w != 0 || err != nil {
 		t.Fatalf("nil limiter waited %v, %v", w, err)
 	}
 }
