@@ -13,6 +13,8 @@ import (
 	"github.com/sashabaranov/go-openai/jsonschema"
 
 	"github.com/relator/relator/events"
+	"github.com/relator/relator/internal/openaiclient"
+	"github.com/relator/relator/internal/tokens"
 	"github.com/relator/relator/prompts"
 )
 
@@ -68,7 +70,10 @@ type OpenAI struct {
 	// base is every call's request but its messages: model, sampling,
 	// output cap and response format. Calls copy it; nothing modifies it.
 	base openai.ChatCompletionRequest
-	log  *slog.Logger
+	// fixedTokens is what every call adds to its messages' tokens for the
+	// rate limit: the response format's schema and the output cap.
+	fixedTokens int
+	log         *slog.Logger
 }
 
 var _ Classifier = (*OpenAI)(nil)
@@ -120,7 +125,12 @@ func NewOpenAI(client *openai.Client, opts OpenAIOptions) (*OpenAI, error) {
 			Schema: schema,
 		},
 	}
-	return &OpenAI{client: client, model: opts.Model, types: types, base: base, log: opts.Logger}, nil
+	schemaTokens, err := tokens.Count(opts.Model, string(schema))
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: %w", err)
+	}
+	return &OpenAI{client: client, model: opts.Model, types: types, base: base,
+		fixedTokens: schemaTokens + opts.MaxTokens, log: opts.Logger}, nil
 }
 
 // sampling returns a request carrying model, temperature and the output cap
@@ -294,10 +304,16 @@ func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates
 }
 
 // complete makes one chat call with msgs and adds it and its usage to res.
+// The client's tokens-per-minute limit is told what the call may use: its
+// messages' tokens, the schema's and the output cap.
 func (o *OpenAI) complete(ctx context.Context, msgs []openai.ChatCompletionMessage, res *Result) (openai.ChatCompletionResponse, error) {
 	req := o.base
 	req.Messages = msgs
-	resp, err := o.client.CreateChatCompletion(ctx, req)
+	n, err := tokens.Chat(o.model, tokenMessages(msgs)...)
+	if err != nil {
+		return openai.ChatCompletionResponse{}, err
+	}
+	resp, err := o.client.CreateChatCompletion(openaiclient.WithTokens(ctx, n+o.fixedTokens), req)
 	res.Calls++
 	if err != nil {
 		return resp, err
@@ -305,6 +321,14 @@ func (o *OpenAI) complete(ctx context.Context, msgs []openai.ChatCompletionMessa
 	res.TokensIn += resp.Usage.PromptTokens
 	res.TokensOut += resp.Usage.CompletionTokens
 	return resp, nil
+}
+
+func tokenMessages(msgs []openai.ChatCompletionMessage) []tokens.Message {
+	out := make([]tokens.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = tokens.Message{Role: m.Role, Content: m.Content + m.Refusal}
+	}
+	return out
 }
 
 // input converts the New Event and its candidates into the prompt's terms.

@@ -50,6 +50,12 @@ type Config struct {
 	Window time.Duration // how far back candidates may lie; 0: no limit
 
 	MaxRetries int // retries of one model request on 429/5xx
+	// RequestTimeout bounds one attempt of one model request.
+	RequestTimeout time.Duration
+	// ChatRPM, ChatTPM, EmbedRPM and EmbedTPM are the client-side rate
+	// limits as set: a number (0: off) or Auto (-1); RateLimits resolves
+	// them.
+	ChatRPM, ChatTPM, EmbedRPM, EmbedTPM int
 
 	// Lease is how long a claim on an event's analysis lasts unrenewed: a
 	// crashed process's events wait this long for another to take them.
@@ -111,6 +117,16 @@ func settings() []setting {
 			func(c *Config, v string) error { return setDuration(&c.Window, v) }},
 		{"RELATOR_MAX_RETRIES", "max-retries", "5", "retries of one model request after 429, 5xx or a network error",
 			func(c *Config, v string) error { return setInt(&c.MaxRetries, v, 0) }},
+		{"RELATOR_REQUEST_TIMEOUT", "request-timeout", "2m", "how long one attempt of one model request may take, reading the answer included",
+			func(c *Config, v string) error { return setPositiveDuration(&c.RequestTimeout, v, time.Second) }},
+		{"RELATOR_CHAT_RPM", "chat-rpm", "auto", "chat requests per minute (0: no limit; auto: 500 on OpenAI's API, else none)",
+			func(c *Config, v string) error { return setLimit(&c.ChatRPM, v) }},
+		{"RELATOR_CHAT_TPM", "chat-tpm", "auto", "chat tokens per minute, prompt plus output cap (0: no limit; auto: 200000 on OpenAI's API, else none)",
+			func(c *Config, v string) error { return setLimit(&c.ChatTPM, v) }},
+		{"RELATOR_EMBED_RPM", "embed-rpm", "auto", "embeddings requests per minute (0: no limit; auto: 3000 on OpenAI's API, else none)",
+			func(c *Config, v string) error { return setLimit(&c.EmbedRPM, v) }},
+		{"RELATOR_EMBED_TPM", "embed-tpm", "auto", "embeddings tokens per minute (0: no limit; auto: 1000000 on OpenAI's API, else none)",
+			func(c *Config, v string) error { return setLimit(&c.EmbedTPM, v) }},
 		{"RELATOR_LEASE", "lease", "60s", "how long a claim on an event lasts unrenewed (a crashed run's events wait this long)",
 			func(c *Config, v string) error { return setPositiveDuration(&c.Lease, v, time.Second) }},
 		{"RELATOR_MAX_ATTEMPTS", "max-attempts", "3", "failed analyses of an event before it is dead-lettered",
@@ -194,6 +210,51 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// autoLimit is the value of a rate limit set to auto.
+const autoLimit = -1
+
+// Limits are client-side rate limits of one endpoint; 0 is no limit.
+type Limits struct {
+	RequestsPerMinute int
+	TokensPerMinute   int
+}
+
+// Auto rate limits on OpenAI's own API: usage tier 1's limits of the
+// default models (gpt-4o-mini, text-embedding-3-small), the lowest a paid
+// account has, so that a new account's passes are not met by 429s. Other
+// servers get none: a local server has no limits, and Azure's are set per
+// deployment.
+var (
+	AutoChatLimits  = Limits{RequestsPerMinute: 500, TokensPerMinute: 200_000}
+	AutoEmbedLimits = Limits{RequestsPerMinute: 3_000, TokensPerMinute: 1_000_000}
+)
+
+// OpenAIPlatform is whether the model server is OpenAI's: no base URL, or
+// one on api.openai.com.
+func (c Config) OpenAIPlatform() bool {
+	if c.OpenAIBaseURL == "" {
+		return true
+	}
+	u, err := url.Parse(c.OpenAIBaseURL)
+	return err == nil && strings.EqualFold(u.Hostname(), "api.openai.com")
+}
+
+// RateLimits resolves the rate limit settings, auto included.
+func (c Config) RateLimits() (chat, embed Limits) {
+	resolve := func(v, auto int) int {
+		if v == autoLimit {
+			if c.OpenAIPlatform() {
+				return auto
+			}
+			return 0
+		}
+		return v
+	}
+	chat = Limits{resolve(c.ChatRPM, AutoChatLimits.RequestsPerMinute), resolve(c.ChatTPM, AutoChatLimits.TokensPerMinute)}
+	embed = Limits{resolve(c.EmbedRPM, AutoEmbedLimits.RequestsPerMinute), resolve(c.EmbedTPM, AutoEmbedLimits.TokensPerMinute)}
+	return chat, embed
+}
+
 // EmbeddingProvider resolves Auto: openai when an API key is set.
 func (c Config) EmbeddingProvider() Provider { return c.resolve(c.Embedder) }
 
@@ -217,6 +278,20 @@ func setProvider(p *Provider, v string) error {
 		return nil
 	}
 	return errors.New("want auto, openai or offline")
+}
+
+// setLimit reads a rate limit: "auto" or a number, 0 for none.
+func setLimit(p *int, v string) error {
+	if v == "auto" {
+		*p = autoLimit
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return errors.New("want auto, 0 (no limit) or a positive number per minute")
+	}
+	*p = n
+	return nil
 }
 
 func setInt(p *int, v string, min int) error {

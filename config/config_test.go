@@ -91,3 +91,36 @@ func TestREADMEListsEverySetting(t *testing.T) {
 		}
 	}
 }
+
+func TestRateLimits(t *testing.T) {
+	for _, tc := range []struct {
+		env         map[string]string
+		chat, embed Limits
+	}{
+		{map[string]string{"OPENAI_API_KEY": "sk-x"}, AutoChatLimits, AutoEmbedLimits},
+		{map[string]string{"OPENAI_API_KEY": "sk-x", "OPENAI_BASE_URL": "https://api.openai.com/v1"}, AutoChatLimits, AutoEmbedLimits},
+		{map[string]string{"OPENAI_BASE_URL": "http://localhost:11434/v1"}, Limits{}, Limits{}},
+		{map[string]string{"OPENAI_BASE_URL": "http://localhost:11434/v1", "RELATOR_CHAT_RPM": "30"}, Limits{RequestsPerMinute: 30}, Limits{}},
+		{map[string]string{"OPENAI_API_KEY": "sk-x", "RELATOR_CHAT_TPM": "0", "RELATOR_EMBED_RPM": "10000", "RELATOR_EMBED_TPM": "5000000"},
+			Limits{RequestsPerMinute: 500}, Limits{RequestsPerMinute: 10_000, TokensPerMinute: 5_000_000}},
+	} {
+		c, err := load(t, tc.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if chat, embed := c.RateLimits(); chat != tc.chat || embed != tc.embed {
+			t.Errorf("%v: limits %+v, %+v; want %+v, %+v", tc.env, chat, embed, tc.chat, tc.embed)
+		}
+	}
+	for _, v := range []string{"-1", "fast", "1.5"} {
+		if _, err := load(t, map[string]string{"RELATOR_CHAT_RPM": v}); err == nil || !strings.Contains(err.Error(), "RELATOR_CHAT_RPM") {
+			t.Errorf("RELATOR_CHAT_RPM=%s: err %v", v, err)
+		}
+	}
+	if c, _ := load(t, nil); c.RequestTimeout != 2*time.Minute {
+		t.Errorf("default request timeout %v", c.RequestTimeout)
+	}
+	if _, err := load(t, map[string]string{"RELATOR_REQUEST_TIMEOUT": "10ms"}); err == nil {
+		t.Error("a request timeout under a second must be refused")
+	}
+}

@@ -17,6 +17,7 @@ import (
 	"github.com/pkoukk/tiktoken-go"
 	openai "github.com/sashabaranov/go-openai"
 
+	"github.com/relator/relator/internal/openaiclient"
 	"github.com/relator/relator/internal/tokens"
 )
 
@@ -227,7 +228,7 @@ func (e *OpenAI) Embed(ctx context.Context, texts []string) ([][]float32, error)
 			EncodingFormat: openai.EmbeddingEncodingFormatFloat,
 		}
 		e.log.Debug("embedding request", "model", e.model, "request", b+1, "of", len(batches), "inputs", bt.end-bt.start, "tokens", bt.tokens)
-		resp, err := e.client.CreateEmbeddings(ctx, req)
+		resp, err := e.client.CreateEmbeddings(openaiclient.WithTokens(ctx, bt.tokens), req)
 		if err != nil {
 			return nil, fmt.Errorf("embeddings: request %d of %d (%d inputs): %w", b+1, len(batches), bt.end-bt.start, describe(err))
 		}

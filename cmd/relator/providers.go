@@ -10,6 +10,7 @@ import (
 	"github.com/relator/relator/config"
 	"github.com/relator/relator/embeddings"
 	"github.com/relator/relator/internal/openaiclient"
+	"github.com/relator/relator/internal/ratelimit"
 )
 
 // newEmbedder builds the embedder the configuration selects: the offline
@@ -18,10 +19,12 @@ func newEmbedder(cfg config.Config, log *slog.Logger) (embeddings.Embedder, erro
 	if cfg.EmbeddingProvider() == config.Offline {
 		return embeddings.NewOffline(embeddings.OfflineOptions{Dimensions: cfg.EmbeddingDimensions}), nil
 	}
+	_, limits := cfg.RateLimits()
 	e, err := embeddings.NewOpenAI(newOpenAIClient(cfg, log), embeddings.OpenAIOptions{
-		Model:      cfg.EmbeddingModel,
-		Dimensions: cfg.EmbeddingDimensions,
-		Logger:     log,
+		Model:          cfg.EmbeddingModel,
+		Dimensions:     cfg.EmbeddingDimensions,
+		MaxBatchTokens: batchTokens(limits.TokensPerMinute),
+		Logger:         log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedder: %w", err)
@@ -43,15 +46,28 @@ func newClassifier(cfg config.Config, log *slog.Logger) (analyzer.Classifier, er
 	return c, nil
 }
 
+// batchTokens caps an embeddings request at the tokens-per-minute limit,
+// which no larger request could ever pass, but never below one whole input.
+func batchTokens(tpm int) int {
+	if tpm <= 0 {
+		return 0 // the default
+	}
+	return max(min(tpm, embeddings.DefaultMaxBatchTokens), embeddings.DefaultMaxInputTokens)
+}
+
 func newOpenAIClient(cfg config.Config, log *slog.Logger) *openai.Client {
 	retries := cfg.MaxRetries
 	if retries == 0 {
 		retries = -1 // openaiclient reads 0 as "default"
 	}
+	chat, embed := cfg.RateLimits()
 	return openaiclient.New(openaiclient.Options{
 		BaseURL:    cfg.OpenAIBaseURL,
 		APIKey:     cfg.OpenAIAPIKey,
 		MaxRetries: retries,
+		Timeout:    cfg.RequestTimeout,
+		Chat:       ratelimit.Limits{RequestsPerMinute: chat.RequestsPerMinute, TokensPerMinute: chat.TokensPerMinute},
+		Embeddings: ratelimit.Limits{RequestsPerMinute: embed.RequestsPerMinute, TokensPerMinute: embed.TokensPerMinute},
 		Logger:     log,
 	})
 }
