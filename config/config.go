@@ -46,8 +46,11 @@ type Config struct {
 	// Concurrency is how many events are classified at once.
 	Concurrency int
 
-	TopK   int           // candidates retrieved per new event
+	TopK   int           // candidates retrieved per new event, 1..MaxTopK
 	Window time.Duration // how far back candidates may lie; 0: no limit
+
+	// PromptBudget is the most tokens one chat call's prompt may take.
+	PromptBudget int
 
 	MaxRetries int // retries of one model request on 429/5xx
 	// RequestTimeout bounds one attempt of one model request.
@@ -111,12 +114,14 @@ func settings() []setting {
 			func(c *Config, v string) error { c.ChatModel = v; return nil }},
 		{"RELATOR_CONCURRENCY", "concurrency", "4", "events classified at once (concurrent model calls)",
 			func(c *Config, v string) error { return setInt(&c.Concurrency, v, 1) }},
-		{"RELATOR_TOP_K", "top-k", "15", "prior events retrieved as candidates per new event",
-			func(c *Config, v string) error { return setInt(&c.TopK, v, 1) }},
+		{"RELATOR_TOP_K", "top-k", "15", "prior events retrieved as candidates per new event (at most 125)",
+			func(c *Config, v string) error { return setIntIn(&c.TopK, v, 1, MaxTopK) }},
 		{"RELATOR_WINDOW", "window", "0", "only candidates this far back, e.g. 720h (0: no limit)",
 			func(c *Config, v string) error { return setDuration(&c.Window, v) }},
 		{"RELATOR_MAX_RETRIES", "max-retries", "5", "retries of one model request after 429, 5xx or a network error",
 			func(c *Config, v string) error { return setInt(&c.MaxRetries, v, 0) }},
+		{"RELATOR_PROMPT_BUDGET", "prompt-budget", "6000", "most tokens of one chat call's prompt; longer prompts are shortened, then lose their lowest-ranked candidates",
+			func(c *Config, v string) error { return setInt(&c.PromptBudget, v, MinPromptBudget) }},
 		{"RELATOR_REQUEST_TIMEOUT", "request-timeout", "2m", "how long one attempt of one model request may take, reading the answer included",
 			func(c *Config, v string) error { return setPositiveDuration(&c.RequestTimeout, v, time.Second) }},
 		{"RELATOR_CHAT_RPM", "chat-rpm", "auto", "chat requests per minute (0: no limit; auto: 500 on OpenAI's API, else none)",
@@ -210,6 +215,17 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// MaxTopK bounds RELATOR_TOP_K. The search asks the HNSW index for a pool
+// of max(4K, 60) nearest priors with hnsw.ef_search = max(2·pool, 100),
+// that is 8K, and pgvector refuses an ef_search above 1000: at K = 126
+// every search, and so every analysis, would fail.
+const MaxTopK = 125
+
+// MinPromptBudget bounds RELATOR_PROMPT_BUDGET from below: the
+// instructions alone take about 1,000 tokens, the response schema 150,
+// and the New Event and one candidate need a few hundred more.
+const MinPromptBudget = 2000
+
 // autoLimit is the value of a rate limit set to auto.
 const autoLimit = -1
 
@@ -291,6 +307,16 @@ func setLimit(p *int, v string) error {
 		return errors.New("want auto, 0 (no limit) or a positive number per minute")
 	}
 	*p = n
+	return nil
+}
+
+func setIntIn(p *int, v string, min, max int) error {
+	if err := setInt(p, v, min); err != nil {
+		return err
+	}
+	if *p > max {
+		return fmt.Errorf("must be at most %d", max)
+	}
 	return nil
 }
 

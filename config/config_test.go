@@ -124,3 +124,19 @@ func TestRateLimits(t *testing.T) {
 		t.Error("a request timeout under a second must be refused")
 	}
 }
+
+func TestTopKAndPromptBudgetBounds(t *testing.T) {
+	for env, ok := range map[string]bool{"1": true, "125": true, "126": false, "0": false} {
+		_, err := load(t, map[string]string{"RELATOR_TOP_K": env})
+		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "RELATOR_TOP_K")) {
+			t.Errorf("RELATOR_TOP_K=%s: err %v", env, err)
+		}
+	}
+	c, err := load(t, nil)
+	if err != nil || c.PromptBudget != 6000 {
+		t.Fatalf("default prompt budget %d, %v", c.PromptBudget, err)
+	}
+	if _, err := load(t, map[string]string{"RELATOR_PROMPT_BUDGET": "1999"}); err == nil || !strings.Contains(err.Error(), "RELATOR_PROMPT_BUDGET") {
+		t.Errorf("a prompt budget under 2000: err %v", err)
+	}
+}

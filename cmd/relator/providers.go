@@ -39,7 +39,7 @@ func newClassifier(cfg config.Config, log *slog.Logger) (analyzer.Classifier, er
 	if cfg.ClassifierProvider() == config.Offline {
 		return analyzer.NewOffline(analyzer.OfflineOptions{}), nil
 	}
-	c, err := analyzer.NewOpenAI(newOpenAIClient(cfg, log), analyzer.OpenAIOptions{Model: cfg.ChatModel, Logger: log})
+	c, err := analyzer.NewOpenAI(newOpenAIClient(cfg, log), analyzer.OpenAIOptions{Model: cfg.ChatModel, PromptBudget: cfg.PromptBudget, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("classifier: %w", err)
 	}
