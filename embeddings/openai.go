@@ -201,8 +201,18 @@ func (e *OpenAI) Usage() (requests, tokens int64) {
 // vector carries no meaning. Text that is not valid UTF-8 is sent with
 // U+FFFD in place of its invalid bytes, as JSON encoding would do anyway.
 func (e *OpenAI) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	vecs, _, err := e.EmbedMetered(ctx, texts)
+	return vecs, err
+}
+
+var _ Metered = (*OpenAI)(nil)
+
+// EmbedMetered is Embed, also returning the requests answered and the
+// tokens billed for them, by this call alone (Usage sums every call).
+func (e *OpenAI) EmbedMetered(ctx context.Context, texts []string) ([][]float32, Usage, error) {
+	var usage Usage
 	if len(texts) == 0 {
-		return [][]float32{}, nil
+		return [][]float32{}, usage, nil
 	}
 	inputs := make([]string, len(texts))
 	counts := make([]int, len(texts))
@@ -230,19 +240,21 @@ func (e *OpenAI) Embed(ctx context.Context, texts []string) ([][]float32, error)
 		e.log.Debug("embedding request", "model", e.model, "request", b+1, "of", len(batches), "inputs", bt.end-bt.start, "tokens", bt.tokens)
 		resp, err := e.client.CreateEmbeddings(openaiclient.WithTokens(ctx, bt.tokens), req)
 		if err != nil {
-			return nil, fmt.Errorf("embeddings: request %d of %d (%d inputs): %w", b+1, len(batches), bt.end-bt.start, describe(err))
+			return nil, usage, fmt.Errorf("embeddings: request %d of %d (%d inputs): %w", b+1, len(batches), bt.end-bt.start, describe(err))
 		}
 		if err := e.collect(resp, bt.start, out[bt.start:bt.end]); err != nil {
-			return nil, err
+			return nil, usage, err
+		}
+		used := resp.Usage.PromptTokens
+		if used <= 0 {
+			used = bt.tokens
 		}
 		e.requests.Add(1)
-		used := int64(resp.Usage.PromptTokens)
-		if used <= 0 {
-			used = int64(bt.tokens)
-		}
-		e.tokens.Add(used)
+		e.tokens.Add(int64(used))
+		usage.Requests++
+		usage.Tokens += used
 	}
-	return out, nil
+	return out, usage, nil
 }
 
 // prepare returns the text to send for t, its token count, and whether it
