@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -94,5 +95,66 @@ func TestRunStopsAtAnExhaustedQuota(t *testing.T) {
 	_, status, _ := runCLI("status")
 	if strings.Contains(status, " failed") && !strings.Contains(status, "0 failed") {
 		t.Errorf("status shows failures:\n%s", status)
+	}
+}
+
+// TestOnlyWhatIsReadCausesNewCalls: neither the embedded text nor the
+// prompt reads actors' responses, so a response-only change costs no
+// embedding request and no model call; a summary change costs one of each.
+func TestOnlyWhatIsReadCausesNewCalls(t *testing.T) {
+	srv, embedCalls, chatCalls := fakeOpenAI(t)
+	url := pgtest.NewDatabase(t)
+	environ := map[string]string{
+		"DATABASE_URL": url, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": srv.URL + "/v1",
+		"RELATOR_EMBEDDING_MODEL": "test-embedder", "RELATOR_CHAT_MODEL": "test-chat",
+	}
+	file := t.TempDir() + "/events.jsonl"
+	cli := func(args ...string) string {
+		t.Helper()
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), args, env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
+			lookupEnv: func(k string) (string, bool) { v, ok := environ[k]; return v, ok }})
+		if code != 0 {
+			t.Fatalf("relator %v: exit %d\n%s%s", args, code, stdout.String(), stderr.String())
+		}
+		return stdout.String()
+	}
+	importEvents := func(summary, response string) string {
+		t.Helper()
+		jsonl := `{"id":"a","occurred_at":"2026-04-01","summary":"Iran signals openness to talks.","actors":[{"name":"Iran","response":"welcomed"}]}
+{"id":"b","occurred_at":"2026-04-05","summary":"` + summary + `","actors":[{"name":"Iran","response":"` + response + `"},"Pakistan"]}
+`
+		if err := os.WriteFile(file, []byte(jsonl), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return cli("import", file)
+	}
+	calls := func() (int64, int64) { return embedCalls.Load(), chatCalls.Load() }
+
+	importEvents("Talks open in Islamabad.", "hopeful")
+	cli("run")
+	embeds, chats := calls()
+	if embeds != 1 || chats != 1 {
+		t.Fatalf("first run: %d embedding requests, %d chat calls; want 1 and 1", embeds, chats)
+	}
+
+	// An actor's response changes: stored, shown by relator show, read by
+	// neither embedding nor analysis.
+	if out := importEvents("Talks open in Islamabad.", "sceptical"); !strings.Contains(out, "1 updated") {
+		t.Fatalf("import of a changed response: %s", out)
+	}
+	out := cli("run")
+	if e, c := calls(); e != embeds || c != chats {
+		t.Fatalf("a response-only change made %d embedding requests and %d chat calls; want none\n%s", e-embeds, c-chats, out)
+	}
+	if show := cli("show", "b"); !strings.Contains(show, "Iran: sceptical") {
+		t.Fatalf("the new response is not stored:\n%s", show)
+	}
+
+	// The summary changes: both read it.
+	importEvents("Talks open in Islamabad with both delegations.", "sceptical")
+	cli("run")
+	if e, c := calls(); e != embeds+1 || c != chats+1 {
+		t.Fatalf("a summary change made %d embedding requests and %d chat calls; want 1 and 1", e-embeds, c-chats)
 	}
 }
