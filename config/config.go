@@ -17,6 +17,12 @@ import (
 // DefaultDatabaseURL is where `make db` starts its private server.
 const DefaultDatabaseURL = "postgres://relator@127.0.0.1:54329/relator?sslmode=disable"
 
+// API types: the wire protocol of the model server.
+const (
+	OpenAIAPI = "openai" // OpenAI's API and every OpenAI-compatible server
+	AzureAPI  = "azure"  // Azure OpenAI's deployment API
+)
+
 // Provider chooses between a model reached over the OpenAI API and the
 // built-in offline algorithms.
 type Provider string
@@ -35,6 +41,12 @@ type Config struct {
 
 	OpenAIAPIKey  string
 	OpenAIBaseURL string // empty: OpenAI's own
+	// APIType is OpenAIAPI, or AzureAPI for Azure OpenAI's deployment API.
+	APIType string
+	// AzureAPIVersion is the api-version of Azure's deployment API.
+	AzureAPIVersion string
+	// AzureDeployments maps models to Azure deployment names.
+	AzureDeployments map[string]string
 
 	Embedder            Provider
 	EmbeddingModel      string
@@ -100,6 +112,18 @@ func settings() []setting {
 			func(c *Config, v string) error { c.OpenAIAPIKey = v; return nil }},
 		{"OPENAI_BASE_URL", "openai-base-url", "", "OpenAI-compatible API base URL (empty: OpenAI's)",
 			func(c *Config, v string) error { c.OpenAIBaseURL = v; return nil }},
+		{"RELATOR_OPENAI_API_TYPE", "openai-api-type", OpenAIAPI, "openai (any OpenAI-compatible API, Azure's /openai/v1/ endpoint too) or azure (Azure OpenAI deployments)",
+			func(c *Config, v string) error {
+				if v != OpenAIAPI && v != AzureAPI {
+					return errors.New("want openai or azure")
+				}
+				c.APIType = v
+				return nil
+			}},
+		{"RELATOR_AZURE_API_VERSION", "azure-api-version", "2024-10-21", "api-version of Azure OpenAI's deployment API (needs structured outputs: 2024-08-01-preview or later)",
+			func(c *Config, v string) error { c.AzureAPIVersion = v; return nil }},
+		{"RELATOR_AZURE_DEPLOYMENTS", "azure-deployments", "", "Azure deployment of each model, e.g. gpt-4o-mini=chat,text-embedding-3-small=emb (unlisted: the model's name)",
+			func(c *Config, v string) error { return setDeployments(&c.AzureDeployments, v) }},
 		{"RELATOR_EMBEDDER", "embedder", string(Auto), "auto, openai or offline",
 			func(c *Config, v string) error { return setProvider(&c.Embedder, v) }},
 		{"RELATOR_EMBEDDING_MODEL", "embedding-model", "text-embedding-3-small", "embedding model of the openai embedder",
@@ -200,6 +224,22 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("OPENAI_BASE_URL: %q is not an absolute URL", c.OpenAIBaseURL))
 		}
 	}
+	if c.APIType == AzureAPI {
+		switch {
+		case c.OpenAIBaseURL == "":
+			errs = append(errs, errors.New("RELATOR_OPENAI_API_TYPE=azure needs OPENAI_BASE_URL, the resource's endpoint https://RESOURCE.openai.azure.com"))
+		case strings.Contains(strings.TrimRight(c.OpenAIBaseURL, "/"), "/openai/v1"):
+			errs = append(errs, errors.New("OPENAI_BASE_URL is Azure's v1 endpoint (…/openai/v1/), which is OpenAI-compatible: use it with RELATOR_OPENAI_API_TYPE=openai"))
+		case strings.Contains(c.OpenAIBaseURL, "/openai/deployments"):
+			errs = append(errs, errors.New("OPENAI_BASE_URL: give the resource's endpoint https://RESOURCE.openai.azure.com; deployments come from RELATOR_AZURE_DEPLOYMENTS"))
+		}
+		if c.OpenAIAPIKey == "" {
+			errs = append(errs, errors.New("RELATOR_OPENAI_API_TYPE=azure needs OPENAI_API_KEY, the resource's key"))
+		}
+		if c.AzureAPIVersion == "" {
+			errs = append(errs, errors.New("RELATOR_AZURE_API_VERSION: empty"))
+		}
+	}
 	if c.EmbeddingProvider() == OpenAI && c.OpenAIAPIKey == "" && c.OpenAIBaseURL == "" {
 		errs = append(errs, errors.New("RELATOR_EMBEDDER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL"))
 	}
@@ -248,6 +288,9 @@ var (
 // OpenAIPlatform is whether the model server is OpenAI's: no base URL, or
 // one on api.openai.com.
 func (c Config) OpenAIPlatform() bool {
+	if c.APIType == AzureAPI {
+		return false
+	}
 	if c.OpenAIBaseURL == "" {
 		return true
 	}
@@ -294,6 +337,28 @@ func setProvider(p *Provider, v string) error {
 		return nil
 	}
 	return errors.New("want auto, openai or offline")
+}
+
+// setDeployments reads "model=deployment,model=deployment".
+func setDeployments(p *map[string]string, v string) error {
+	m := map[string]string{}
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		model, deployment, ok := strings.Cut(item, "=")
+		model, deployment = strings.TrimSpace(model), strings.TrimSpace(deployment)
+		if !ok || model == "" || deployment == "" {
+			return fmt.Errorf("%q: want model=deployment", item)
+		}
+		if _, dup := m[model]; dup {
+			return fmt.Errorf("model %s listed twice", model)
+		}
+		m[model] = deployment
+	}
+	*p = m
+	return nil
 }
 
 // setLimit reads a rate limit: "auto" or a number, 0 for none.

@@ -140,3 +140,46 @@ func TestTopKAndPromptBudgetBounds(t *testing.T) {
 		t.Errorf("a prompt budget under 2000: err %v", err)
 	}
 }
+
+func TestAzure(t *testing.T) {
+	env := map[string]string{"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "https://res.openai.azure.com", "RELATOR_OPENAI_API_TYPE": "azure",
+		"RELATOR_AZURE_DEPLOYMENTS": " gpt-4o-mini = chat ,text-embedding-3-small=emb,"}
+	c, err := load(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.APIType != AzureAPI || c.AzureAPIVersion != "2024-10-21" || len(c.AzureDeployments) != 2 ||
+		c.AzureDeployments["gpt-4o-mini"] != "chat" || c.AzureDeployments["text-embedding-3-small"] != "emb" {
+		t.Fatalf("azure settings: %+v", c)
+	}
+	if chat, embed := c.RateLimits(); chat != (Limits{}) || embed != (Limits{}) {
+		t.Fatalf("auto limits on Azure: %+v %+v; want none (Azure's are per deployment)", chat, embed)
+	}
+	for _, tc := range []struct {
+		change map[string]string
+		want   string
+	}{
+		{map[string]string{"OPENAI_BASE_URL": ""}, "needs OPENAI_BASE_URL"},
+		{map[string]string{"OPENAI_API_KEY": ""}, "needs OPENAI_API_KEY"},
+		{map[string]string{"OPENAI_BASE_URL": "https://res.openai.azure.com/openai/v1/"}, "RELATOR_OPENAI_API_TYPE=openai"},
+		{map[string]string{"OPENAI_BASE_URL": "https://res.openai.azure.com/openai/deployments/chat"}, "resource's endpoint"},
+		{map[string]string{"RELATOR_AZURE_DEPLOYMENTS": "gpt-4o-mini"}, "RELATOR_AZURE_DEPLOYMENTS"},
+		{map[string]string{"RELATOR_AZURE_DEPLOYMENTS": "a=b,a=c"}, "listed twice"},
+		{map[string]string{"RELATOR_OPENAI_API_TYPE": "anthropic"}, "RELATOR_OPENAI_API_TYPE"},
+	} {
+		e := map[string]string{"RELATOR_CLASSIFIER": "offline", "RELATOR_EMBEDDER": "offline"}
+		for k, v := range env {
+			e[k] = v
+		}
+		for k, v := range tc.change {
+			e[k] = v
+		}
+		if _, err := load(t, e); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err %v; want it to say %q", tc.change, err, tc.want)
+		}
+	}
+	// Azure's v1 endpoint is a plain OpenAI-compatible base URL.
+	if _, err := load(t, map[string]string{"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "https://res.openai.azure.com/openai/v1/"}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -158,3 +158,68 @@ func TestOnlyWhatIsReadCausesNewCalls(t *testing.T) {
 		t.Fatalf("a summary change made %d embedding requests and %d chat calls; want 1 and 1", e-embeds, c-chats)
 	}
 }
+
+// TestRunAgainstAzureDeployments: with RELATOR_OPENAI_API_TYPE=azure, both
+// the embeddings and the chat calls of `relator run` go to their
+// deployments' paths with the api-version and the api-key header, and
+// nowhere else.
+func TestRunAgainstAzureDeployments(t *testing.T) {
+	offline := embeddings.NewOffline(embeddings.OfflineOptions{Dimensions: 64})
+	var embedCalls, chatCalls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		if got := r.URL.Query().Get("api-version"); got != "2024-10-21" || r.Header.Get("api-key") != "azure-key" || r.Header.Get("Authorization") != "" {
+			t.Errorf("%s %s: api-version %q, api-key %q, Authorization %q", r.Method, r.URL, got, r.Header.Get("api-key"), r.Header.Get("Authorization"))
+		}
+		switch r.URL.Path {
+		case "/openai/deployments/emb/embeddings":
+			embedCalls.Add(1)
+			var req struct {
+				Input []string `json:"input"`
+			}
+			json.NewDecoder(r.Body).Decode(&req)
+			vecs, _ := offline.Embed(r.Context(), req.Input)
+			var data []map[string]any
+			for i, v := range vecs {
+				data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": v})
+			}
+			json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data,
+				"usage": map[string]any{"prompt_tokens": 7 * len(req.Input), "total_tokens": 7 * len(req.Input)}})
+		case "/openai/deployments/chat/chat/completions":
+			chatCalls.Add(1)
+			content := `{"relations":[{"event":1,"type":"continuation","confidence":0.7,"rationale":"Event 1 reports the step before. The New Event continues it."}]}`
+			json.NewEncoder(w).Encode(map[string]any{"id": "x", "object": "chat.completion",
+				"choices": []map[string]any{{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": content}}},
+				"usage":   map[string]any{"prompt_tokens": 900, "completion_tokens": 30, "total_tokens": 930}})
+		default:
+			t.Errorf("request to %s", r.URL)
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	url := pgtest.NewDatabase(t)
+	environ := map[string]string{
+		"DATABASE_URL": url, "OPENAI_API_KEY": "azure-key", "OPENAI_BASE_URL": srv.URL,
+		"RELATOR_OPENAI_API_TYPE": "azure", "RELATOR_AZURE_DEPLOYMENTS": "gpt-4o-mini=chat,text-embedding-3-small=emb",
+		"RELATOR_EMBEDDING_DIMENSIONS": "64",
+	}
+	file := t.TempDir() + "/events.jsonl"
+	os.WriteFile(file, []byte(`{"id":"a","occurred_at":"2026-04-01","summary":"Iran signals openness to talks."}
+{"id":"b","occurred_at":"2026-04-05","summary":"Talks open in Islamabad."}
+{"id":"c","occurred_at":"2026-04-09","summary":"The Islamabad talks set a framework."}
+`), 0o644)
+	for _, args := range [][]string{{"import", file}, {"run"}} {
+		var stdout, stderr bytes.Buffer
+		code := run(context.Background(), args, env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
+			lookupEnv: func(k string) (string, bool) { v, ok := environ[k]; return v, ok }})
+		if code != 0 {
+			t.Fatalf("relator %v: exit %d\n%s%s", args, code, stdout.String(), stderr.String())
+		}
+		if args[0] == "run" && !strings.Contains(stdout.String(), "wrote 2 relations") {
+			t.Fatalf("run: %s", stdout.String())
+		}
+	}
+	if embedCalls.Load() != 1 || chatCalls.Load() != 2 {
+		t.Fatalf("%d embeddings requests, %d chat calls; want 1 and 2", embedCalls.Load(), chatCalls.Load())
+	}
+}

@@ -61,9 +61,14 @@ func newOpenAIClient(cfg config.Config, log *slog.Logger) *openai.Client {
 		retries = -1 // openaiclient reads 0 as "default"
 	}
 	chat, embed := cfg.RateLimits()
+	var azure *openaiclient.Azure
+	if cfg.APIType == config.AzureAPI {
+		azure = &openaiclient.Azure{APIVersion: cfg.AzureAPIVersion, Deployments: cfg.AzureDeployments}
+	}
 	return openaiclient.New(openaiclient.Options{
 		BaseURL:    cfg.OpenAIBaseURL,
 		APIKey:     cfg.OpenAIAPIKey,
+		Azure:      azure,
 		MaxRetries: retries,
 		Timeout:    cfg.RequestTimeout,
 		Chat:       ratelimit.Limits{RequestsPerMinute: chat.RequestsPerMinute, TokensPerMinute: chat.TokensPerMinute},
