@@ -89,15 +89,19 @@ type OpenAI struct {
 	// call's prompt; maxTokens is the output cap, which the rate limit
 	// counts too.
 	schemaTokens, maxTokens int
-	budget                  int // of the first call's prompt; 0: none
-	log                     *slog.Logger
+	// systemTokens is what every prompt takes besides its user message's
+	// text (prompts.SystemTokens), counted once.
+	systemTokens int
+	budget       int // of the first call's prompt; 0: none
+	log          *slog.Logger
 }
 
 var _ Classifier = (*OpenAI)(nil)
 
 // NewOpenAI returns a classifier asking opts.Model through client, which
-// should come from internal/openaiclient so that rate limits (429) and
-// server errors (5xx) are retried, honouring Retry-After, by its transport.
+// should come from internal/openaiclient, so that calls wait for the
+// client-side rate limits, 429s and server errors are retried as the
+// server asks, and an exhausted quota is an openaiclient.ErrFatal.
 func NewOpenAI(client *openai.Client, opts OpenAIOptions) (*OpenAI, error) {
 	if client == nil {
 		return nil, errors.New("analyzer: nil openai client")
@@ -149,8 +153,13 @@ func NewOpenAI(client *openai.Client, opts OpenAIOptions) (*OpenAI, error) {
 	if err != nil {
 		return nil, fmt.Errorf("analyzer: %w", err)
 	}
+	systemTokens, err := prompts.SystemTokens(opts.Model, types)
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: %w", err)
+	}
 	return &OpenAI{client: client, model: opts.Model, types: types, base: base,
-		schemaTokens: schemaTokens, maxTokens: opts.MaxTokens, budget: max(opts.PromptBudget, 0), log: opts.Logger}, nil
+		schemaTokens: schemaTokens, systemTokens: systemTokens, maxTokens: opts.MaxTokens,
+		budget: max(opts.PromptBudget, 0), log: opts.Logger}, nil
 }
 
 // sampling returns a request carrying model, temperature and the output cap
@@ -285,7 +294,8 @@ func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates
 		return Result{Calls: res.Calls, TokensIn: res.TokensIn, TokensOut: res.TokensOut},
 			fmt.Errorf("classify event %s: %w", newEvent.SourceID, err)
 	}
-	p, fitted, err := prompts.Fit(o.input(newEvent, candidates), prompts.Budget{Model: o.model, Tokens: o.budget, Reserved: o.schemaTokens})
+	p, fitted, err := prompts.Fit(o.input(newEvent, candidates), prompts.Budget{Model: o.model, Tokens: o.budget,
+		Reserved: o.schemaTokens, SystemTokens: o.systemTokens})
 	if err != nil {
 		return fail(err)
 	}

@@ -20,6 +20,26 @@ type Budget struct {
 	// Reserved is what the request adds to its messages, such as the
 	// response format's JSON schema; it is counted against Tokens.
 	Reserved int
+	// SystemTokens, when positive, is what the prompt takes besides the
+	// user message's text: the system message, both messages' framing and
+	// the reply's primer, i.e. SystemTokens(Model, Types). It is the same
+	// for every call that shares a taxonomy, so a caller making many
+	// counts it once; counting takes milliseconds. 0: Fit counts it.
+	SystemTokens int
+}
+
+// SystemTokens counts, for model, what a prompt of the taxonomy types takes
+// besides its user message's text (see Budget.SystemTokens).
+func SystemTokens(model string, types []RelationType) (int, error) {
+	p, err := Render(Input{Candidates: []Candidate{{Number: 1}}, Types: types})
+	if err != nil {
+		return 0, err
+	}
+	return systemTokens(model, p.System)
+}
+
+func systemTokens(model, system string) (int, error) {
+	return tokens.Chat(model, tokens.Message{Role: "system", Content: system}, tokens.Message{Role: "user"})
 }
 
 // Fitted tells what Fit rendered.
@@ -73,9 +93,11 @@ func Fit(in Input, b Budget) (Prompt, Fitted, error) {
 		return Prompt{}, Fitted{}, err
 	}
 	in.Limits = in.Limits.orDefaults()
-	fixed, err := tokens.Chat(b.Model, tokens.Message{Role: "system", Content: p.System}, tokens.Message{Role: "user"})
-	if err != nil {
-		return Prompt{}, Fitted{}, err
+	fixed := b.SystemTokens
+	if fixed <= 0 {
+		if fixed, err = systemTokens(b.Model, p.System); err != nil {
+			return Prompt{}, Fitted{}, err
+		}
 	}
 	f := fitter{in: clipped(in), b: b, fixed: fixed + b.Reserved, system: p.System}
 	n, err := f.count(p.User)

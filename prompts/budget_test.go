@@ -174,6 +174,23 @@ func TestFitDropsTheLowestRankedCandidates(t *testing.T) {
 	}
 }
 
+func TestFitWithTheSystemTokensGiven(t *testing.T) {
+	sys, err := prompts.SystemTokens(model, taxonomy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, budget := range []int{0, 3000, 100_000} {
+		in := scene(1_000_000, 40, 1000)
+		b := prompts.Budget{Model: model, Tokens: budget, Reserved: 150}
+		p1, f1, err1 := prompts.Fit(in, b)
+		b.SystemTokens = sys
+		p2, f2, err2 := prompts.Fit(in, b)
+		if p1 != p2 || f1 != f2 || err1 != nil || err2 != nil {
+			t.Fatalf("budget %d: Fit differs with SystemTokens given (%+v, %v; %+v, %v)", budget, f1, err1, f2, err2)
+		}
+	}
+}
+
 func TestFitTooSmallABudget(t *testing.T) {
 	_, _, err := prompts.Fit(scene(10_000, 5, 1000), prompts.Budget{Model: model, Tokens: 900})
 	if !errors.Is(err, prompts.ErrOverBudget) {
