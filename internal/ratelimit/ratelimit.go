@@ -31,9 +31,6 @@ type Limits struct {
 	TokensPerMinute int
 }
 
-// Off is whether l caps nothing.
-func (l Limits) Off() bool { return l.RequestsPerMinute <= 0 && l.TokensPerMinute <= 0 }
-
 // Options configures New.
 type Options struct {
 	Limits
