@@ -2,15 +2,27 @@ package analyzer_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	openai "github.com/sashabaranov/go-openai"
+
 	"github.com/relator/relator/analyzer"
+	"github.com/relator/relator/embeddings"
+	"github.com/relator/relator/events"
 	"github.com/relator/relator/internal/openaiclient"
+	"github.com/relator/relator/internal/pgtest"
 	"github.com/relator/relator/prompts"
 )
 
@@ -63,4 +75,106 @@ func TestOpenAIFitsThePromptToItsBudget(t *testing.T) {
 		Relations: []analyzer.Relation{related(1, analyzer.Continuation, 0.8)},
 		Calls:     2, TokensIn: 8200, TokensOut: 80,
 	})
+}
+
+// BenchmarkSamplePrompts classifies the sample's events, each against its
+// 15 nearest priors (offline vectors), through the chat path and a fake
+// server that answers at once; ns/op is relator's own cost of a call
+// (fitting, tokenizing, the HTTP round trip), and the metrics are the
+// tokens of the prompts as sent, counted with gpt-4o-mini's tokenizer:
+//
+//	go test -run '^$' -bench SamplePrompts ./analyzer
+func BenchmarkSamplePrompts(b *testing.B) {
+	ctx := context.Background()
+	pool := pgtest.New(b)
+	f, err := os.Open(devSet)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := events.Import(ctx, pool, f); err != nil {
+		b.Fatal(err)
+	}
+	e := embeddings.NewOffline(embeddings.OfflineOptions{})
+	if _, err := embeddings.Embed(ctx, pool, e, embeddings.StepOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	refs, err := events.InOrder(ctx, pool)
+	if err != nil {
+		b.Fatal(err)
+	}
+	type scene struct {
+		ev    events.Event
+		cands []analyzer.Candidate
+	}
+	var scenes []scene
+	for _, r := range refs {
+		ns, err := embeddings.Neighbors(ctx, pool, e.Model(), r.ID, embeddings.SearchOptions{K: 15})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids := []int64{r.ID}
+		for _, n := range ns {
+			ids = append(ids, n.EventID)
+		}
+		evs, err := events.ByIDs(ctx, pool, ids)
+		if err != nil {
+			b.Fatal(err)
+		}
+		s := scene{ev: evs[r.ID]}
+		for i, n := range ns {
+			s.cands = append(s.cands, analyzer.Candidate{Number: i + 1, Event: evs[n.EventID], Similarity: n.Similarity})
+		}
+		if len(s.cands) > 0 {
+			scenes = append(scenes, s)
+		}
+	}
+
+	var mu sync.Mutex
+	var sent []prompts.Prompt
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req openai.ChatCompletionRequest
+		json.NewDecoder(r.Body).Decode(&req)
+		mu.Lock()
+		sent = append(sent, prompts.Prompt{System: req.Messages[0].Content, User: req.Messages[1].Content})
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"c","object":"chat.completion","choices":[{"index":0,"finish_reason":"stop","message":{"role":"assistant","content":"{\"relations\":[]}"}}],"usage":{"prompt_tokens":1,"completion_tokens":1,"total_tokens":2}}`)
+	}))
+	defer srv.Close()
+	quiet := slog.New(slog.DiscardHandler)
+	c, err := analyzer.NewOpenAI(openaiclient.New(openaiclient.Options{BaseURL: srv.URL, APIKey: "k", Logger: quiet}),
+		analyzer.OpenAIOptions{Model: "gpt-4o-mini", Logger: quiet})
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Every event once, for the prompts' sizes; then the timed calls.
+	for _, s := range scenes {
+		if _, err := c.Classify(ctx, s.ev, s.cands); err != nil {
+			b.Fatal(err)
+		}
+	}
+	all := slices.Clone(sent)
+	for i := 0; b.Loop(); i++ {
+		s := scenes[i%len(scenes)]
+		if _, err := c.Classify(ctx, s.ev, s.cands); err != nil {
+			b.Fatal(err)
+		}
+	}
+	var counts []int
+	for _, p := range all {
+		n, err := prompts.Tokens("gpt-4o-mini", p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		counts = append(counts, n)
+	}
+	slices.Sort(counts)
+	sum := 0
+	for _, n := range counts {
+		sum += n
+	}
+	b.ReportMetric(float64(sum)/float64(len(counts)), "prompt-tokens-mean")
+	b.ReportMetric(float64(counts[len(counts)*95/100]), "prompt-tokens-p95")
+	b.ReportMetric(float64(counts[len(counts)-1]), "prompt-tokens-max")
 }
