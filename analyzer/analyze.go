@@ -17,6 +17,7 @@ import (
 
 	"github.com/relator/relator/embeddings"
 	"github.com/relator/relator/events"
+	"github.com/relator/relator/internal/openaiclient"
 )
 
 // Options configures Analyze.
@@ -632,8 +633,12 @@ func (a *analysis) heartbeat(ctx context.Context) {
 // storageFault tells an error of relator's storage itself, which ends the
 // pass, from one that concerns a single event: a classifier error, a vector
 // that changed under the claim, or data the database refuses (SQLSTATE
-// classes 22 data exception and 23 integrity violation).
+// classes 22 data exception and 23 integrity violation). A model API error
+// no retry can fix (an exhausted quota, a bad key) ends the pass too.
 func storageFault(err error) bool {
+	if errors.Is(err, openaiclient.ErrFatal) {
+		return true
+	}
 	if errors.Is(err, embeddings.ErrNoVector) || errors.Is(err, errClassify) {
 		return false
 	}

@@ -3,7 +3,9 @@ package analyzer_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -139,5 +141,58 @@ func TestAnalyzeThroughTheChatAPI(t *testing.T) {
 	st, err = analyzer.Analyze(ctx, pool, c, analyzer.Options{EmbeddingModel: e.Model()})
 	if err != nil || st.Calls != 0 || st.Written != 0 || calls.Load() != 5 {
 		t.Fatalf("second pass: %+v, %v, %d requests", st, err, calls.Load())
+	}
+}
+
+// TestExhaustedQuotaStopsThePass: a 429 insufficient_quota is no event's
+// fault and no retry helps, so the pass stops at once with the quota's
+// error; the events it was analysing are released (pending, their attempt
+// given back), none failed or dead-lettered, and the server is not asked
+// again.
+func TestExhaustedQuotaStopsThePass(t *testing.T) {
+	ctx := context.Background()
+	var calls atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusTooManyRequests)
+		io.WriteString(w, `{"error":{"message":"You exceeded your current quota, please check your plan and billing details.","type":"insufficient_quota","param":null,"code":"insufficient_quota"}}`)
+	}))
+	defer srv.Close()
+
+	pool := pgtest.New(t)
+	var jsonl strings.Builder
+	for i := range 20 {
+		fmt.Fprintf(&jsonl, `{"id":"e%02d","occurred_at":"2026-04-%02d","title":"Talks in Islamabad, round %d","summary":"Delegations meet in Islamabad for round %d of talks."}`+"\n", i, i+1, i, i)
+	}
+	if _, err := events.Import(ctx, pool, strings.NewReader(jsonl.String())); err != nil {
+		t.Fatal(err)
+	}
+	e := embeddings.NewOffline(embeddings.OfflineOptions{Dimensions: 64})
+	if _, err := embeddings.Embed(ctx, pool, e, embeddings.StepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	client := openaiclient.New(openaiclient.Options{BaseURL: srv.URL, APIKey: "test", MinBackoff: time.Millisecond})
+	c, err := analyzer.NewOpenAI(client, analyzer.OpenAIOptions{Model: "test-chat"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := analyzer.Analyze(ctx, pool, c, analyzer.Options{EmbeddingModel: e.Model(), Concurrency: 2, MaxAttempts: 1})
+	if !errors.Is(err, openaiclient.ErrQuota) {
+		t.Fatalf("Analyze: %v; want the exhausted quota", err)
+	}
+	if st.Failed != 0 || st.Dead != 0 || st.Analysed > 1 {
+		t.Fatalf("stats %+v: nothing may be failed or dead-lettered, and only e00 (no prior, no call) done", st)
+	}
+	if n := calls.Load(); n > 2 {
+		t.Fatalf("%d chat requests; the pass must stop at the first answers (2 in flight)", n)
+	}
+	var notPending, attempts int
+	if err := pool.QueryRow(ctx, `SELECT count(*) FILTER (WHERE status NOT IN ('pending', 'done')), coalesce(sum(attempts) FILTER (WHERE status = 'pending'), 0)
+		FROM event_analyses`).Scan(&notPending, &attempts); err != nil {
+		t.Fatal(err)
+	}
+	if notPending != 0 || attempts != 0 {
+		t.Fatalf("%d analyses neither pending nor done, %d attempts counted: released events keep their attempts", notPending, attempts)
 	}
 }

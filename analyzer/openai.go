@@ -13,6 +13,8 @@ import (
 	"github.com/sashabaranov/go-openai/jsonschema"
 
 	"github.com/relator/relator/events"
+	"github.com/relator/relator/internal/openaiclient"
+	"github.com/relator/relator/internal/tokens"
 	"github.com/relator/relator/prompts"
 )
 
@@ -40,6 +42,14 @@ type OpenAIOptions struct {
 	// OpenAI-compatible server knows, except to reasoning models, which
 	// take max_completion_tokens (and count their reasoning in it).
 	MaxTokens int
+	// PromptBudget is the most tokens one call's prompt may take, counted
+	// with Model's tokenizer (the response schema included): a prompt over
+	// it is fitted by prompts.Fit, shortening the longest fields and then
+	// dropping the lowest-ranked candidates, so that a huge event or a
+	// large K never overflows the model's context or a call's cost.
+	// Default DefaultPromptBudget; negative means none. It bounds the
+	// first call; the repair call adds the reply and a short message.
+	PromptBudget int
 	// Logger receives a warning per reply that needed the repair retry and
 	// per reply whose invalid items were dropped. Default slog.Default().
 	Logger *slog.Logger
@@ -47,6 +57,13 @@ type OpenAIOptions struct {
 
 // DefaultMaxTokens is the default OpenAIOptions.MaxTokens.
 const DefaultMaxTokens = 4096
+
+// DefaultPromptBudget is the default OpenAIOptions.PromptBudget: with the
+// output cap of DefaultMaxTokens, a first call and its repair call (which
+// adds a reply of at most that cap) fit a 16k context window; it is 2 to 3
+// times what this repository's sample needs at K = 15, so only
+// unusually long events are shortened.
+const DefaultPromptBudget = 6000
 
 // nearZeroTemperature is sent for a temperature of 0, which go-openai would
 // omit. It is not math.SmallestNonzeroFloat32 (1e-45, the workaround
@@ -68,14 +85,23 @@ type OpenAI struct {
 	// base is every call's request but its messages: model, sampling,
 	// output cap and response format. Calls copy it; nothing modifies it.
 	base openai.ChatCompletionRequest
-	log  *slog.Logger
+	// schemaTokens is what the response format's schema adds to every
+	// call's prompt; maxTokens is the output cap, which the rate limit
+	// counts too.
+	schemaTokens, maxTokens int
+	// systemTokens is what every prompt takes besides its user message's
+	// text (prompts.SystemTokens), counted once.
+	systemTokens int
+	budget       int // of the first call's prompt; 0: none
+	log          *slog.Logger
 }
 
 var _ Classifier = (*OpenAI)(nil)
 
 // NewOpenAI returns a classifier asking opts.Model through client, which
-// should come from internal/openaiclient so that rate limits (429) and
-// server errors (5xx) are retried, honouring Retry-After, by its transport.
+// should come from internal/openaiclient, so that calls wait for the
+// client-side rate limits, 429s and server errors are retried as the
+// server asks, and an exhausted quota is an openaiclient.ErrFatal.
 func NewOpenAI(client *openai.Client, opts OpenAIOptions) (*OpenAI, error) {
 	if client == nil {
 		return nil, errors.New("analyzer: nil openai client")
@@ -92,6 +118,9 @@ func NewOpenAI(client *openai.Client, opts OpenAIOptions) (*OpenAI, error) {
 	}
 	if opts.MaxTokens == 0 {
 		opts.MaxTokens = DefaultMaxTokens
+	}
+	if opts.PromptBudget == 0 {
+		opts.PromptBudget = DefaultPromptBudget
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -120,7 +149,17 @@ func NewOpenAI(client *openai.Client, opts OpenAIOptions) (*OpenAI, error) {
 			Schema: schema,
 		},
 	}
-	return &OpenAI{client: client, model: opts.Model, types: types, base: base, log: opts.Logger}, nil
+	schemaTokens, err := tokens.Count(opts.Model, string(schema))
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: %w", err)
+	}
+	systemTokens, err := prompts.SystemTokens(opts.Model, types)
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: %w", err)
+	}
+	return &OpenAI{client: client, model: opts.Model, types: types, base: base,
+		schemaTokens: schemaTokens, systemTokens: systemTokens, maxTokens: opts.MaxTokens,
+		budget: max(opts.PromptBudget, 0), log: opts.Logger}, nil
 }
 
 // sampling returns a request carrying model, temperature and the output cap
@@ -226,6 +265,12 @@ func (o *OpenAI) PromptVersion() string { return prompts.Version() }
 // Classify asks the model which candidates are related to newEvent. With no
 // candidates it returns an empty Result without calling the model.
 //
+// The prompt is fitted to the PromptBudget (prompts.Fit): fields are
+// shortened and, if need be, the last, lowest-ranked candidates are not
+// shown. The model is asked about the candidates it is shown, numbered as
+// given, and its reply is judged against exactly those: an item naming a
+// candidate it was not shown is invalid.
+//
 // Every returned relation is valid (see validateItems). If the first reply
 // cannot be used as it is (not JSON, cut off, refused, or any invalid
 // item), the model is asked exactly once more, with its reply and the list
@@ -249,16 +294,24 @@ func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates
 		return Result{Calls: res.Calls, TokensIn: res.TokensIn, TokensOut: res.TokensOut},
 			fmt.Errorf("classify event %s: %w", newEvent.SourceID, err)
 	}
-	p, err := prompts.Render(o.input(newEvent, candidates))
+	p, fitted, err := prompts.Fit(o.input(newEvent, candidates), prompts.Budget{Model: o.model, Tokens: o.budget,
+		Reserved: o.schemaTokens, SystemTokens: o.systemTokens})
 	if err != nil {
 		return fail(err)
 	}
+	if fitted.Candidates < len(candidates) || fitted.Shortened() {
+		o.log.Info("prompt fitted to the token budget", "event", newEvent.SourceID, "budget", o.budget, "tokens", fitted.Tokens,
+			"candidates", fitted.Candidates, "of", len(candidates), "limits", fmt.Sprintf("%+v", fitted.Limits))
+	}
+	// The model sees the first fitted.Candidates, numbered as before: the
+	// reply is judged against exactly those.
+	candidates = candidates[:fitted.Candidates]
 	k, self := len(candidates), selfLinks(newEvent, candidates)
 	msgs := []openai.ChatCompletionMessage{
 		{Role: openai.ChatMessageRoleSystem, Content: p.System},
 		{Role: openai.ChatMessageRoleUser, Content: p.User},
 	}
-	resp, err := o.complete(ctx, msgs, &res)
+	resp, err := o.complete(ctx, msgs, fitted.Tokens, &res)
 	if err != nil {
 		return fail(err)
 	}
@@ -274,7 +327,7 @@ func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates
 			msgs = append(msgs, used.message)
 		}
 		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: repair})
-		resp, err = o.complete(ctx, msgs, &res)
+		resp, err = o.complete(ctx, msgs, 0, &res)
 		if err != nil {
 			return fail(err)
 		}
@@ -294,10 +347,19 @@ func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates
 }
 
 // complete makes one chat call with msgs and adds it and its usage to res.
-func (o *OpenAI) complete(ctx context.Context, msgs []openai.ChatCompletionMessage, res *Result) (openai.ChatCompletionResponse, error) {
+// The client's tokens-per-minute limit is told what the call may use: its
+// prompt's tokens (promptTokens, or counted when 0), and the output cap.
+func (o *OpenAI) complete(ctx context.Context, msgs []openai.ChatCompletionMessage, promptTokens int, res *Result) (openai.ChatCompletionResponse, error) {
 	req := o.base
 	req.Messages = msgs
-	resp, err := o.client.CreateChatCompletion(ctx, req)
+	if promptTokens <= 0 {
+		n, err := tokens.Chat(o.model, tokenMessages(msgs)...)
+		if err != nil {
+			return openai.ChatCompletionResponse{}, err
+		}
+		promptTokens = n + o.schemaTokens
+	}
+	resp, err := o.client.CreateChatCompletion(openaiclient.WithTokens(ctx, promptTokens+o.maxTokens), req)
 	res.Calls++
 	if err != nil {
 		return resp, err
@@ -305,6 +367,14 @@ func (o *OpenAI) complete(ctx context.Context, msgs []openai.ChatCompletionMessa
 	res.TokensIn += resp.Usage.PromptTokens
 	res.TokensOut += resp.Usage.CompletionTokens
 	return resp, nil
+}
+
+func tokenMessages(msgs []openai.ChatCompletionMessage) []tokens.Message {
+	out := make([]tokens.Message, len(msgs))
+	for i, m := range msgs {
+		out[i] = tokens.Message{Role: m.Role, Content: m.Content + m.Refusal}
+	}
+	return out
 }
 
 // input converts the New Event and its candidates into the prompt's terms.

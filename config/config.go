@@ -17,6 +17,12 @@ import (
 // DefaultDatabaseURL is where `make db` starts its private server.
 const DefaultDatabaseURL = "postgres://relator@127.0.0.1:54329/relator?sslmode=disable"
 
+// API types: the wire protocol of the model server.
+const (
+	OpenAIAPI = "openai" // OpenAI's API and every OpenAI-compatible server
+	AzureAPI  = "azure"  // Azure OpenAI's deployment API
+)
+
 // Provider chooses between a model reached over the OpenAI API and the
 // built-in offline algorithms.
 type Provider string
@@ -35,6 +41,12 @@ type Config struct {
 
 	OpenAIAPIKey  string
 	OpenAIBaseURL string // empty: OpenAI's own
+	// APIType is OpenAIAPI, or AzureAPI for Azure OpenAI's deployment API.
+	APIType string
+	// AzureAPIVersion is the api-version of Azure's deployment API.
+	AzureAPIVersion string
+	// AzureDeployments maps models to Azure deployment names.
+	AzureDeployments map[string]string
 
 	Embedder            Provider
 	EmbeddingModel      string
@@ -46,10 +58,19 @@ type Config struct {
 	// Concurrency is how many events are classified at once.
 	Concurrency int
 
-	TopK   int           // candidates retrieved per new event
+	TopK   int           // candidates retrieved per new event, 1..MaxTopK
 	Window time.Duration // how far back candidates may lie; 0: no limit
 
+	// PromptBudget is the most tokens one chat call's prompt may take.
+	PromptBudget int
+
 	MaxRetries int // retries of one model request on 429/5xx
+	// RequestTimeout bounds one attempt of one model request.
+	RequestTimeout time.Duration
+	// ChatRPM, ChatTPM, EmbedRPM and EmbedTPM are the client-side rate
+	// limits as set: a number (0: off) or Auto (-1); RateLimits resolves
+	// them.
+	ChatRPM, ChatTPM, EmbedRPM, EmbedTPM int
 
 	// Lease is how long a claim on an event's analysis lasts unrenewed: a
 	// crashed process's events wait this long for another to take them.
@@ -118,6 +139,18 @@ func settings() []setting {
 			func(c *Config, v string) error { c.OpenAIAPIKey = v; return nil }},
 		{"OPENAI_BASE_URL", "openai-base-url", "", "OpenAI-compatible API base URL (empty: OpenAI's)",
 			func(c *Config, v string) error { c.OpenAIBaseURL = v; return nil }},
+		{"RELATOR_OPENAI_API_TYPE", "openai-api-type", OpenAIAPI, "openai (any OpenAI-compatible API, Azure's /openai/v1/ endpoint too) or azure (Azure OpenAI deployments)",
+			func(c *Config, v string) error {
+				if v != OpenAIAPI && v != AzureAPI {
+					return errors.New("want openai or azure")
+				}
+				c.APIType = v
+				return nil
+			}},
+		{"RELATOR_AZURE_API_VERSION", "azure-api-version", "2024-10-21", "api-version of Azure OpenAI's deployment API (needs structured outputs: 2024-08-01-preview or later)",
+			func(c *Config, v string) error { c.AzureAPIVersion = v; return nil }},
+		{"RELATOR_AZURE_DEPLOYMENTS", "azure-deployments", "", "Azure deployment of each model, e.g. gpt-4o-mini=chat,text-embedding-3-small=emb (unlisted: the model's name)",
+			func(c *Config, v string) error { return setDeployments(&c.AzureDeployments, v) }},
 		{"RELATOR_EMBEDDER", "embedder", string(Auto), "auto, openai or offline",
 			func(c *Config, v string) error { return setProvider(&c.Embedder, v) }},
 		{"RELATOR_EMBEDDING_MODEL", "embedding-model", "text-embedding-3-small", "embedding model of the openai embedder",
@@ -132,12 +165,24 @@ func settings() []setting {
 			func(c *Config, v string) error { c.ChatModel = v; return nil }},
 		{"RELATOR_CONCURRENCY", "concurrency", "4", "events classified at once (concurrent model calls)",
 			func(c *Config, v string) error { return setInt(&c.Concurrency, v, 1) }},
-		{"RELATOR_TOP_K", "top-k", "15", "prior events retrieved as candidates per new event",
-			func(c *Config, v string) error { return setInt(&c.TopK, v, 1) }},
+		{"RELATOR_TOP_K", "top-k", "15", "prior events retrieved as candidates per new event (at most 125)",
+			func(c *Config, v string) error { return setIntIn(&c.TopK, v, 1, MaxTopK) }},
 		{"RELATOR_WINDOW", "window", "0", "only candidates this far back, e.g. 720h (0: no limit)",
 			func(c *Config, v string) error { return setDuration(&c.Window, v) }},
 		{"RELATOR_MAX_RETRIES", "max-retries", "5", "retries of one model request after 429, 5xx or a network error",
 			func(c *Config, v string) error { return setInt(&c.MaxRetries, v, 0) }},
+		{"RELATOR_PROMPT_BUDGET", "prompt-budget", "6000", "most tokens of one chat call's prompt; longer prompts are shortened, then lose their lowest-ranked candidates",
+			func(c *Config, v string) error { return setInt(&c.PromptBudget, v, MinPromptBudget) }},
+		{"RELATOR_REQUEST_TIMEOUT", "request-timeout", "2m", "how long one attempt of one model request may take, reading the answer included",
+			func(c *Config, v string) error { return setPositiveDuration(&c.RequestTimeout, v, time.Second) }},
+		{"RELATOR_CHAT_RPM", "chat-rpm", "auto", "chat requests per minute (0: no limit; auto: 500 on OpenAI's API, else none)",
+			func(c *Config, v string) error { return setLimit(&c.ChatRPM, v) }},
+		{"RELATOR_CHAT_TPM", "chat-tpm", "auto", "chat tokens per minute, prompt plus output cap (0: no limit; auto: 200000 on OpenAI's API, else none)",
+			func(c *Config, v string) error { return setLimit(&c.ChatTPM, v) }},
+		{"RELATOR_EMBED_RPM", "embed-rpm", "auto", "embeddings requests per minute (0: no limit; auto: 3000 on OpenAI's API, else none)",
+			func(c *Config, v string) error { return setLimit(&c.EmbedRPM, v) }},
+		{"RELATOR_EMBED_TPM", "embed-tpm", "auto", "embeddings tokens per minute (0: no limit; auto: 1000000 on OpenAI's API, else none)",
+			func(c *Config, v string) error { return setLimit(&c.EmbedTPM, v) }},
 		{"RELATOR_LEASE", "lease", "60s", "how long a claim on an event lasts unrenewed (a crashed run's events wait this long)",
 			func(c *Config, v string) error { return setPositiveDuration(&c.Lease, v, time.Second) }},
 		{"RELATOR_MAX_ATTEMPTS", "max-attempts", "3", "failed analyses of an event before it is dead-lettered",
@@ -223,6 +268,22 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("OPENAI_BASE_URL: %q is not an absolute URL", c.OpenAIBaseURL))
 		}
 	}
+	if c.APIType == AzureAPI {
+		switch {
+		case c.OpenAIBaseURL == "":
+			errs = append(errs, errors.New("RELATOR_OPENAI_API_TYPE=azure needs OPENAI_BASE_URL, the resource's endpoint https://RESOURCE.openai.azure.com"))
+		case strings.Contains(strings.TrimRight(c.OpenAIBaseURL, "/"), "/openai/v1"):
+			errs = append(errs, errors.New("OPENAI_BASE_URL is Azure's v1 endpoint (…/openai/v1/), which is OpenAI-compatible: use it with RELATOR_OPENAI_API_TYPE=openai"))
+		case strings.Contains(c.OpenAIBaseURL, "/openai/deployments"):
+			errs = append(errs, errors.New("OPENAI_BASE_URL: give the resource's endpoint https://RESOURCE.openai.azure.com; deployments come from RELATOR_AZURE_DEPLOYMENTS"))
+		}
+		if c.OpenAIAPIKey == "" {
+			errs = append(errs, errors.New("RELATOR_OPENAI_API_TYPE=azure needs OPENAI_API_KEY, the resource's key"))
+		}
+		if c.AzureAPIVersion == "" {
+			errs = append(errs, errors.New("RELATOR_AZURE_API_VERSION: empty"))
+		}
+	}
 	if c.EmbeddingProvider() == OpenAI && c.OpenAIAPIKey == "" && c.OpenAIBaseURL == "" {
 		errs = append(errs, errors.New("RELATOR_EMBEDDER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL"))
 	}
@@ -236,6 +297,65 @@ func (c Config) Validate() error {
 		errs = append(errs, errors.New("RELATOR_CHAT_MODEL: empty"))
 	}
 	return errors.Join(errs...)
+}
+
+// MaxTopK bounds RELATOR_TOP_K. The search asks the HNSW index for a pool
+// of max(4K, 60) nearest priors with hnsw.ef_search = max(2·pool, 100),
+// that is 8K, and pgvector refuses an ef_search above 1000: at K = 126
+// every search, and so every analysis, would fail.
+const MaxTopK = 125
+
+// MinPromptBudget bounds RELATOR_PROMPT_BUDGET from below: the
+// instructions alone take about 1,000 tokens, the response schema 150,
+// and the New Event and one candidate need a few hundred more.
+const MinPromptBudget = 2000
+
+// autoLimit is the value of a rate limit set to auto.
+const autoLimit = -1
+
+// Limits are client-side rate limits of one endpoint; 0 is no limit.
+type Limits struct {
+	RequestsPerMinute int
+	TokensPerMinute   int
+}
+
+// Auto rate limits on OpenAI's own API: usage tier 1's limits of the
+// default models (gpt-4o-mini, text-embedding-3-small), the lowest a paid
+// account has, so that a new account's passes are not met by 429s. Other
+// servers get none: a local server has no limits, and Azure's are set per
+// deployment.
+var (
+	AutoChatLimits  = Limits{RequestsPerMinute: 500, TokensPerMinute: 200_000}
+	AutoEmbedLimits = Limits{RequestsPerMinute: 3_000, TokensPerMinute: 1_000_000}
+)
+
+// OpenAIPlatform is whether the model server is OpenAI's: no base URL, or
+// one on api.openai.com.
+func (c Config) OpenAIPlatform() bool {
+	if c.APIType == AzureAPI {
+		return false
+	}
+	if c.OpenAIBaseURL == "" {
+		return true
+	}
+	u, err := url.Parse(c.OpenAIBaseURL)
+	return err == nil && strings.EqualFold(u.Hostname(), "api.openai.com")
+}
+
+// RateLimits resolves the rate limit settings, auto included.
+func (c Config) RateLimits() (chat, embed Limits) {
+	resolve := func(v, auto int) int {
+		if v == autoLimit {
+			if c.OpenAIPlatform() {
+				return auto
+			}
+			return 0
+		}
+		return v
+	}
+	chat = Limits{resolve(c.ChatRPM, AutoChatLimits.RequestsPerMinute), resolve(c.ChatTPM, AutoChatLimits.TokensPerMinute)}
+	embed = Limits{resolve(c.EmbedRPM, AutoEmbedLimits.RequestsPerMinute), resolve(c.EmbedTPM, AutoEmbedLimits.TokensPerMinute)}
+	return chat, embed
 }
 
 // EmbeddingProvider resolves Auto: openai when an API key is set.
@@ -269,6 +389,52 @@ func setBool(p *bool, v string) error {
 		return errors.New("want true or false")
 	}
 	*p = b
+	return nil
+}
+
+// setDeployments reads "model=deployment,model=deployment".
+func setDeployments(p *map[string]string, v string) error {
+	m := map[string]string{}
+	for _, item := range strings.Split(v, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		model, deployment, ok := strings.Cut(item, "=")
+		model, deployment = strings.TrimSpace(model), strings.TrimSpace(deployment)
+		if !ok || model == "" || deployment == "" {
+			return fmt.Errorf("%q: want model=deployment", item)
+		}
+		if _, dup := m[model]; dup {
+			return fmt.Errorf("model %s listed twice", model)
+		}
+		m[model] = deployment
+	}
+	*p = m
+	return nil
+}
+
+// setLimit reads a rate limit: "auto" or a number, 0 for none.
+func setLimit(p *int, v string) error {
+	if v == "auto" {
+		*p = autoLimit
+		return nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return errors.New("want auto, 0 (no limit) or a positive number per minute")
+	}
+	*p = n
+	return nil
+}
+
+func setIntIn(p *int, v string, min, max int) error {
+	if err := setInt(p, v, min); err != nil {
+		return err
+	}
+	if *p > max {
+		return fmt.Errorf("must be at most %d", max)
+	}
 	return nil
 }
 

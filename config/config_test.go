@@ -111,3 +111,95 @@ func TestBooleanSettingTakesNoValue(t *testing.T) {
 		t.Fatalf("RELATOR_REASK_REJECTED=maybe: %v", err)
 	}
 }
+
+func TestRateLimits(t *testing.T) {
+	for _, tc := range []struct {
+		env         map[string]string
+		chat, embed Limits
+	}{
+		{map[string]string{"OPENAI_API_KEY": "sk-x"}, AutoChatLimits, AutoEmbedLimits},
+		{map[string]string{"OPENAI_API_KEY": "sk-x", "OPENAI_BASE_URL": "https://api.openai.com/v1"}, AutoChatLimits, AutoEmbedLimits},
+		{map[string]string{"OPENAI_BASE_URL": "http://localhost:11434/v1"}, Limits{}, Limits{}},
+		{map[string]string{"OPENAI_BASE_URL": "http://localhost:11434/v1", "RELATOR_CHAT_RPM": "30"}, Limits{RequestsPerMinute: 30}, Limits{}},
+		{map[string]string{"OPENAI_API_KEY": "sk-x", "RELATOR_CHAT_TPM": "0", "RELATOR_EMBED_RPM": "10000", "RELATOR_EMBED_TPM": "5000000"},
+			Limits{RequestsPerMinute: 500}, Limits{RequestsPerMinute: 10_000, TokensPerMinute: 5_000_000}},
+	} {
+		c, err := load(t, tc.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if chat, embed := c.RateLimits(); chat != tc.chat || embed != tc.embed {
+			t.Errorf("%v: limits %+v, %+v; want %+v, %+v", tc.env, chat, embed, tc.chat, tc.embed)
+		}
+	}
+	for _, v := range []string{"-1", "fast", "1.5"} {
+		if _, err := load(t, map[string]string{"RELATOR_CHAT_RPM": v}); err == nil || !strings.Contains(err.Error(), "RELATOR_CHAT_RPM") {
+			t.Errorf("RELATOR_CHAT_RPM=%s: err %v", v, err)
+		}
+	}
+	if c, _ := load(t, nil); c.RequestTimeout != 2*time.Minute {
+		t.Errorf("default request timeout %v", c.RequestTimeout)
+	}
+	if _, err := load(t, map[string]string{"RELATOR_REQUEST_TIMEOUT": "10ms"}); err == nil {
+		t.Error("a request timeout under a second must be refused")
+	}
+}
+
+func TestTopKAndPromptBudgetBounds(t *testing.T) {
+	for env, ok := range map[string]bool{"1": true, "125": true, "126": false, "0": false} {
+		_, err := load(t, map[string]string{"RELATOR_TOP_K": env})
+		if (err == nil) != ok || (err != nil && !strings.Contains(err.Error(), "RELATOR_TOP_K")) {
+			t.Errorf("RELATOR_TOP_K=%s: err %v", env, err)
+		}
+	}
+	c, err := load(t, nil)
+	if err != nil || c.PromptBudget != 6000 {
+		t.Fatalf("default prompt budget %d, %v", c.PromptBudget, err)
+	}
+	if _, err := load(t, map[string]string{"RELATOR_PROMPT_BUDGET": "1999"}); err == nil || !strings.Contains(err.Error(), "RELATOR_PROMPT_BUDGET") {
+		t.Errorf("a prompt budget under 2000: err %v", err)
+	}
+}
+
+func TestAzure(t *testing.T) {
+	env := map[string]string{"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "https://res.openai.azure.com", "RELATOR_OPENAI_API_TYPE": "azure",
+		"RELATOR_AZURE_DEPLOYMENTS": " gpt-4o-mini = chat ,text-embedding-3-small=emb,"}
+	c, err := load(t, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.APIType != AzureAPI || c.AzureAPIVersion != "2024-10-21" || len(c.AzureDeployments) != 2 ||
+		c.AzureDeployments["gpt-4o-mini"] != "chat" || c.AzureDeployments["text-embedding-3-small"] != "emb" {
+		t.Fatalf("azure settings: %+v", c)
+	}
+	if chat, embed := c.RateLimits(); chat != (Limits{}) || embed != (Limits{}) {
+		t.Fatalf("auto limits on Azure: %+v %+v; want none (Azure's are per deployment)", chat, embed)
+	}
+	for _, tc := range []struct {
+		change map[string]string
+		want   string
+	}{
+		{map[string]string{"OPENAI_BASE_URL": ""}, "needs OPENAI_BASE_URL"},
+		{map[string]string{"OPENAI_API_KEY": ""}, "needs OPENAI_API_KEY"},
+		{map[string]string{"OPENAI_BASE_URL": "https://res.openai.azure.com/openai/v1/"}, "RELATOR_OPENAI_API_TYPE=openai"},
+		{map[string]string{"OPENAI_BASE_URL": "https://res.openai.azure.com/openai/deployments/chat"}, "resource's endpoint"},
+		{map[string]string{"RELATOR_AZURE_DEPLOYMENTS": "gpt-4o-mini"}, "RELATOR_AZURE_DEPLOYMENTS"},
+		{map[string]string{"RELATOR_AZURE_DEPLOYMENTS": "a=b,a=c"}, "listed twice"},
+		{map[string]string{"RELATOR_OPENAI_API_TYPE": "anthropic"}, "RELATOR_OPENAI_API_TYPE"},
+	} {
+		e := map[string]string{"RELATOR_CLASSIFIER": "offline", "RELATOR_EMBEDDER": "offline"}
+		for k, v := range env {
+			e[k] = v
+		}
+		for k, v := range tc.change {
+			e[k] = v
+		}
+		if _, err := load(t, e); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: err %v; want it to say %q", tc.change, err, tc.want)
+		}
+	}
+	// Azure's v1 endpoint is a plain OpenAI-compatible base URL.
+	if _, err := load(t, map[string]string{"OPENAI_API_KEY": "k", "OPENAI_BASE_URL": "https://res.openai.azure.com/openai/v1/"}); err != nil {
+		t.Fatal(err)
+	}
+}

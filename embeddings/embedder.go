@@ -20,3 +20,20 @@ type Embedder interface {
 	// Embed returns one vector per text.
 	Embed(ctx context.Context, texts []string) ([][]float32, error)
 }
+
+// Usage is what embedding cost at a model server: the requests it answered
+// and the input tokens it billed for them.
+type Usage struct {
+	Requests int
+	Tokens   int // the API's usage.prompt_tokens, or our count where it reports none
+}
+
+// Metered is an Embedder that tells what each call cost; the embedding step
+// adds it up in StepStats. Embedders that call no model (the offline one)
+// need not be Metered.
+type Metered interface {
+	Embedder
+	// EmbedMetered is Embed, also returning the usage of the requests
+	// answered — with an error too, since those were paid for.
+	EmbedMetered(ctx context.Context, texts []string) ([][]float32, Usage, error)
+}

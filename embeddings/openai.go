@@ -11,13 +11,14 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/pkoukk/tiktoken-go"
-	tiktoken_loader "github.com/pkoukk/tiktoken-go-loader"
 	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/relator/relator/internal/openaiclient"
+	"github.com/relator/relator/internal/tokens"
 )
 
 // OpenAIOptions configures NewOpenAI. Only Model is required; every other
@@ -97,18 +98,6 @@ type OpenAI struct {
 
 var _ Embedder = (*OpenAI)(nil)
 
-// cl100k is the cl100k_base tokenizer, built once: building it takes
-// tens of milliseconds, and it is read-only and safe for concurrent use.
-//
-// It loads the BPE file embedded in tiktoken-go-loader rather than
-// downloading it at run time, since relator may run without internet
-// access. SetBpeLoader sets a package-level variable of tiktoken-go without
-// locking, so it is called here only, once, before any encoding is loaded.
-var cl100k = sync.OnceValues(func() (*tiktoken.Tiktoken, error) {
-	tiktoken.SetBpeLoader(tiktoken_loader.NewOfflineLoader())
-	return tiktoken.GetEncoding(tiktoken.MODEL_CL100K_BASE)
-})
-
 // NewOpenAI returns an embedder of opts.Model through client, which should
 // come from openaiclient.New so that rate limits and server errors are
 // retried.
@@ -169,7 +158,7 @@ func NewOpenAI(client *openai.Client, opts OpenAIOptions) (*OpenAI, error) {
 	// (Ollama's nomic-embed-text, say) have tokenizers of their own that we
 	// do not have; cl100k_base then only estimates their counts, which is
 	// close enough to batch by and to keep inputs near the model's limit.
-	enc, err := cl100k()
+	enc, err := tokens.Encoding(tokens.CL100K)
 	if err != nil {
 		return nil, fmt.Errorf("embeddings: loading tokenizer: %w", err)
 	}
@@ -212,8 +201,18 @@ func (e *OpenAI) Usage() (requests, tokens int64) {
 // vector carries no meaning. Text that is not valid UTF-8 is sent with
 // U+FFFD in place of its invalid bytes, as JSON encoding would do anyway.
 func (e *OpenAI) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	vecs, _, err := e.EmbedMetered(ctx, texts)
+	return vecs, err
+}
+
+var _ Metered = (*OpenAI)(nil)
+
+// EmbedMetered is Embed, also returning the requests answered and the
+// tokens billed for them, by this call alone (Usage sums every call).
+func (e *OpenAI) EmbedMetered(ctx context.Context, texts []string) ([][]float32, Usage, error) {
+	var usage Usage
 	if len(texts) == 0 {
-		return [][]float32{}, nil
+		return [][]float32{}, usage, nil
 	}
 	inputs := make([]string, len(texts))
 	counts := make([]int, len(texts))
@@ -239,21 +238,23 @@ func (e *OpenAI) Embed(ctx context.Context, texts []string) ([][]float32, error)
 			EncodingFormat: openai.EmbeddingEncodingFormatFloat,
 		}
 		e.log.Debug("embedding request", "model", e.model, "request", b+1, "of", len(batches), "inputs", bt.end-bt.start, "tokens", bt.tokens)
-		resp, err := e.client.CreateEmbeddings(ctx, req)
+		resp, err := e.client.CreateEmbeddings(openaiclient.WithTokens(ctx, bt.tokens), req)
 		if err != nil {
-			return nil, fmt.Errorf("embeddings: request %d of %d (%d inputs): %w", b+1, len(batches), bt.end-bt.start, describe(err))
+			return nil, usage, fmt.Errorf("embeddings: request %d of %d (%d inputs): %w", b+1, len(batches), bt.end-bt.start, describe(err))
 		}
 		if err := e.collect(resp, bt.start, out[bt.start:bt.end]); err != nil {
-			return nil, err
+			return nil, usage, err
+		}
+		used := resp.Usage.PromptTokens
+		if used <= 0 {
+			used = bt.tokens
 		}
 		e.requests.Add(1)
-		used := int64(resp.Usage.PromptTokens)
-		if used <= 0 {
-			used = int64(bt.tokens)
-		}
-		e.tokens.Add(used)
+		e.tokens.Add(int64(used))
+		usage.Requests++
+		usage.Tokens += used
 	}
-	return out, nil
+	return out, usage, nil
 }
 
 // prepare returns the text to send for t, its token count, and whether it

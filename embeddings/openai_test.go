@@ -321,7 +321,7 @@ func TestOpenAIMalformedResponse(t *testing.T) {
 		{"empty body", "application/json", 200, "", "malformed response: EOF"},
 		{"out of range number", "application/json", 200, `{"data":[{"index":0,"embedding":[1e999]}]}`, "malformed response: json: cannot unmarshal number 1e999"},
 		{"error object with 200", "application/json", 200, `{"error":{"message":"boom"}}`, "response has 0 vectors for 1 inputs"},
-		{"html error page", "text/html", 404, "<html>Not Found</html>", "status code: 404"},
+		{"html error page", "text/html", 404, "<html>Not Found</html>", "(HTTP 404): <html>Not Found</html>"}, // a wrong base URL: fatal
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFakeAPI(t, 1536)

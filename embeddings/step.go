@@ -48,6 +48,11 @@ type StepStats struct {
 	Embedded  int // events whose vector was computed and written
 	Refreshed int // events that changed in a way their embedded text did not: no new vector needed
 	Batches   int
+	// Requests and Tokens are what the embedder's model server answered
+	// and billed (a Metered embedder's usage; 0 for the offline one),
+	// batches that failed or were rolled back included: they were paid.
+	Requests int
+	Tokens   int
 }
 
 // Embed embeds every event whose current text has no vector of e's model —
@@ -86,6 +91,8 @@ func Embed(ctx context.Context, pool *pgxpool.Pool, e Embedder, opts StepOptions
 			n, dims, err = embedBatch(ctx, tx, e, opts.BatchSize, opts.Before, &after, &batch)
 			return err
 		})
+		stats.Requests += batch.Requests
+		stats.Tokens += batch.Tokens
 		if err != nil {
 			return stats, err
 		}
@@ -232,7 +239,7 @@ func embedBatch(ctx context.Context, tx pgx.Tx, e Embedder, limit int, before ti
 		sourceIDs               []string
 	}
 	if len(texts) > 0 {
-		vectors, err := e.Embed(ctx, texts)
+		vectors, err := embed(ctx, e, texts, stats)
 		if err != nil {
 			return 0, 0, fmt.Errorf("embed %d events: %w", len(texts), err)
 		}
@@ -278,6 +285,18 @@ func embedBatch(ctx context.Context, tx pgx.Tx, e Embedder, limit int, before ti
 	stats.Embedded += len(vecs.ids)
 	stats.Refreshed += len(keep.ids)
 	return len(pending), dims, nil
+}
+
+// embed has e embed texts and adds the usage of a Metered e to stats.
+func embed(ctx context.Context, e Embedder, texts []string, stats *StepStats) ([][]float32, error) {
+	m, ok := e.(Metered)
+	if !ok {
+		return e.Embed(ctx, texts)
+	}
+	vectors, usage, err := m.EmbedMetered(ctx, texts)
+	stats.Requests += usage.Requests
+	stats.Tokens += usage.Tokens
+	return vectors, err
 }
 
 // Pending counts events whose current text has no vector of model: all of

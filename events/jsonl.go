@@ -256,19 +256,29 @@ func stringOrObject(item json.RawMessage, s *string, obj any, field string) erro
 	return nil
 }
 
-// ContentHash is a sha256 over what embedding and analysis read: the time,
-// title, summary, content and actors. Sources and metadata are left out, so
-// fixing a link re-embeds and re-analyses nothing.
+// ContentHash is a sha256 over exactly what embedding and analysis read:
+// the time, title, summary, content and the actors' names. Sources,
+// metadata and the actors' responses are left out — only `relator show`
+// reads them — so that fixing a link or a response re-embeds and
+// re-analyses nothing and costs no model call.
+//
+// The hashed bytes are "relator-content-v2\n", the time in microseconds
+// since the Unix epoch and "\n", then the title, summary and content as
+// "<bytes>:<text>\n" each, the number of actors and "\n", and each actor's
+// name as "<bytes>:<name>\n". migrations/sql/004_provider.sql computes the
+// same in SQL to rehash stored events; change both together.
 func (e Event) ContentHash() []byte {
-	b, _ := json.Marshal(struct {
-		At      time.Time `json:"at"`
-		Title   string    `json:"title"`
-		Summary string    `json:"summary"`
-		Content string    `json:"content"`
-		Actors  []Actor   `json:"actors"`
-	}{e.OccurredAt.UTC(), e.Title, e.Summary, e.Content, e.Actors})
-	sum := sha256.Sum256(b)
-	return sum[:]
+	h := sha256.New()
+	fmt.Fprintf(h, "relator-content-v2\n%d\n", e.OccurredAt.UnixMicro())
+	field := func(s string) { fmt.Fprintf(h, "%d:%s\n", len(s), s) }
+	field(e.Title)
+	field(e.Summary)
+	field(e.Content)
+	fmt.Fprintf(h, "%d\n", len(e.Actors))
+	for _, a := range e.Actors {
+		field(a.Name)
+	}
+	return h.Sum(nil)
 }
 
 // ReadFile reads every event of the event JSONL file name, in file order.

@@ -86,6 +86,42 @@ type Input struct {
 	NewEvent   Event
 	Candidates []Candidate // numbered 1..K, in that order
 	Types      []RelationType
+	// Limits shorten the events' text further than the defaults
+	// (MaxTitleRunes …); Fit sets them to bring a prompt within a budget.
+	// The zero value is the defaults.
+	Limits Limits
+}
+
+// Limits are how much of each event field the model is shown: runes of
+// text, and actors listed per candidate. A zero field is its default.
+type Limits struct {
+	NewTitle, NewSummary, NewContent int // the New Event's
+	Title, Summary                   int // each candidate's
+	Actors                           int // each candidate's actors listed; the rest are "and N more"
+}
+
+// DefaultLimits are the limits of a zero Limits.
+func DefaultLimits() Limits {
+	return Limits{NewTitle: MaxTitleRunes, NewSummary: MaxSummaryRunes, NewContent: MaxContentRunes,
+		Title: MaxTitleRunes, Summary: MaxSummaryRunes, Actors: MaxActors}
+}
+
+// orDefaults fills l's zero (or out of range) fields with the defaults:
+// limits only ever shorten.
+func (l Limits) orDefaults() Limits {
+	d := DefaultLimits()
+	fill := func(v *int, def int) {
+		if *v <= 0 || *v > def {
+			*v = def
+		}
+	}
+	fill(&l.NewTitle, d.NewTitle)
+	fill(&l.NewSummary, d.NewSummary)
+	fill(&l.NewContent, d.NewContent)
+	fill(&l.Title, d.Title)
+	fill(&l.Summary, d.Summary)
+	fill(&l.Actors, d.Actors)
+	return l
 }
 
 // Prompt is the pair of chat messages for one call.
@@ -171,15 +207,21 @@ func Render(in Input) (Prompt, error) {
 	if err != nil {
 		return Prompt{}, err
 	}
-	uv := userView{NewEvent: eventView(in.NewEvent, true), K: len(in.Candidates)}
-	for _, c := range in.Candidates {
-		uv.Candidates = append(uv.Candidates, numberedView{Number: c.Number, eventFields: eventView(c.Event, false)})
-	}
-	user, err := execute("user.tmpl", uv)
+	user, err := renderUser(in)
 	if err != nil {
 		return Prompt{}, err
 	}
 	return Prompt{System: sys, User: user}, nil
+}
+
+// renderUser renders the user message of a validated in.
+func renderUser(in Input) (string, error) {
+	l := in.Limits.orDefaults()
+	uv := userView{NewEvent: eventView(in.NewEvent, fieldLimits{l.NewTitle, l.NewSummary, l.NewContent, MaxActors}), K: len(in.Candidates)}
+	for _, c := range in.Candidates {
+		uv.Candidates = append(uv.Candidates, numberedView{Number: c.Number, eventFields: eventView(c.Event, fieldLimits{l.Title, l.Summary, 0, l.Actors})})
+	}
+	return execute("user.tmpl", uv)
 }
 
 // Repair renders the follow-up user message sent after a reply that could
@@ -254,14 +296,17 @@ func systemView(types []RelationType) sysView {
 	return v
 }
 
-func eventView(e Event, withContent bool) eventFields {
+// fieldLimits are one event's limits; content 0 leaves the content out.
+type fieldLimits struct{ title, summary, content, actors int }
+
+func eventView(e Event, l fieldLimits) eventFields {
 	v := eventFields{
 		Date:    escape(truncate(singleLine(e.Date), 40)),
-		Title:   escape(truncate(singleLine(e.Title), MaxTitleRunes)),
-		Summary: escape(truncate(paragraphs(e.Summary), MaxSummaryRunes)),
+		Title:   escape(truncate(singleLine(e.Title), l.title)),
+		Summary: escape(truncate(paragraphs(e.Summary), l.summary)),
 	}
-	if withContent {
-		v.Content = escape(truncate(paragraphs(e.Content), MaxContentRunes))
+	if l.content > 0 {
+		v.Content = escape(truncate(paragraphs(e.Content), l.content))
 	}
 	var actors []string
 	more := 0
@@ -270,7 +315,7 @@ func eventView(e Event, withContent bool) eventFields {
 		if a == "" {
 			continue
 		}
-		if len(actors) == MaxActors {
+		if len(actors) == l.actors {
 			more++
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/relator/relator/config"
 	"github.com/relator/relator/embeddings"
 	"github.com/relator/relator/internal/db"
+	"github.com/relator/relator/internal/openaiclient"
 	"github.com/relator/relator/internal/pass"
 )
 
@@ -75,6 +76,8 @@ func passExit(err error) error {
 		return exitError{3, err}
 	case errors.Is(err, pass.ErrAborted):
 		return exitError{130, fmt.Errorf("%w; what was not finished is pending for the next run", err)}
+	case errors.Is(err, openaiclient.ErrFatal):
+		return fmt.Errorf("%w; the pass stopped at once, and what it had not finished is pending, not failed", err)
 	}
 	return err
 }

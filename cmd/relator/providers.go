@@ -10,6 +10,7 @@ import (
 	"github.com/relator/relator/config"
 	"github.com/relator/relator/embeddings"
 	"github.com/relator/relator/internal/openaiclient"
+	"github.com/relator/relator/internal/ratelimit"
 )
 
 // newEmbedder builds the embedder the configuration selects: the offline
@@ -18,10 +19,12 @@ func newEmbedder(cfg config.Config, log *slog.Logger) (embeddings.Embedder, erro
 	if cfg.EmbeddingProvider() == config.Offline {
 		return embeddings.NewOffline(embeddings.OfflineOptions{Dimensions: cfg.EmbeddingDimensions}), nil
 	}
+	_, limits := cfg.RateLimits()
 	e, err := embeddings.NewOpenAI(newOpenAIClient(cfg, log), embeddings.OpenAIOptions{
-		Model:      cfg.EmbeddingModel,
-		Dimensions: cfg.EmbeddingDimensions,
-		Logger:     log,
+		Model:          cfg.EmbeddingModel,
+		Dimensions:     cfg.EmbeddingDimensions,
+		MaxBatchTokens: batchTokens(limits.TokensPerMinute),
+		Logger:         log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("embedder: %w", err)
@@ -36,11 +39,20 @@ func newClassifier(cfg config.Config, log *slog.Logger) (analyzer.Classifier, er
 	if cfg.ClassifierProvider() == config.Offline {
 		return analyzer.NewOffline(analyzer.OfflineOptions{}), nil
 	}
-	c, err := analyzer.NewOpenAI(newOpenAIClient(cfg, log), analyzer.OpenAIOptions{Model: cfg.ChatModel, Logger: log})
+	c, err := analyzer.NewOpenAI(newOpenAIClient(cfg, log), analyzer.OpenAIOptions{Model: cfg.ChatModel, PromptBudget: cfg.PromptBudget, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("classifier: %w", err)
 	}
 	return c, nil
+}
+
+// batchTokens caps an embeddings request at the tokens-per-minute limit,
+// which no larger request could ever pass, but never below one whole input.
+func batchTokens(tpm int) int {
+	if tpm <= 0 {
+		return 0 // the default
+	}
+	return max(min(tpm, embeddings.DefaultMaxBatchTokens), embeddings.DefaultMaxInputTokens)
 }
 
 func newOpenAIClient(cfg config.Config, log *slog.Logger) *openai.Client {
@@ -48,10 +60,19 @@ func newOpenAIClient(cfg config.Config, log *slog.Logger) *openai.Client {
 	if retries == 0 {
 		retries = -1 // openaiclient reads 0 as "default"
 	}
+	chat, embed := cfg.RateLimits()
+	var azure *openaiclient.Azure
+	if cfg.APIType == config.AzureAPI {
+		azure = &openaiclient.Azure{APIVersion: cfg.AzureAPIVersion, Deployments: cfg.AzureDeployments}
+	}
 	return openaiclient.New(openaiclient.Options{
 		BaseURL:    cfg.OpenAIBaseURL,
 		APIKey:     cfg.OpenAIAPIKey,
+		Azure:      azure,
 		MaxRetries: retries,
+		Timeout:    cfg.RequestTimeout,
+		Chat:       ratelimit.Limits{RequestsPerMinute: chat.RequestsPerMinute, TokensPerMinute: chat.TokensPerMinute},
+		Embeddings: ratelimit.Limits{RequestsPerMinute: embed.RequestsPerMinute, TokensPerMinute: embed.TokensPerMinute},
 		Logger:     log,
 	})
 }
