@@ -32,13 +32,6 @@ func (inv invocation) subcommand() string {
 	return inv.argv[0]
 }
 
-// hasEnv reports whether the invocation sets name, from a value or a Secret.
-func (inv invocation) hasEnv(name string) bool {
-	_, a := inv.env[name]
-	_, b := inv.secretEnv[name]
-	return a || b
-}
-
 // argvFor resolves what a container runs, Docker's way: entrypoint
 // replaces the image's ENTRYPOINT (and then drops its CMD), cmd replaces
 // its CMD. It returns relator's arguments, or an error when the program is

@@ -43,6 +43,10 @@ func backfillCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		defer pool.Close()
 
 		opts.Analysis.From, opts.Analysis.To, opts.Analysis.Limit = start, end, *limit
+		now, err := analyzer.Now(ctx, pool) // the database's clock, for the cut-off and the count below
+		if err != nil {
+			return err
+		}
 		params := map[string]any{"from": start.Format(time.RFC3339Nano), "to": end.Format(time.RFC3339Nano), "reanalyze": *reanalyze}
 		if *reanalyze {
 			// Re-analysis redoes what was finished before it began. A
@@ -50,10 +54,7 @@ func backfillCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			// or cut by --limit) is resumed with its time, so what it
 			// already redid counts as done; once finished, the next
 			// --reanalyze starts a new one.
-			cutoff, err := analyzer.Now(ctx, pool)
-			if err != nil {
-				return err
-			}
+			cutoff := now
 			last, ok, err := runs.Latest(ctx, pool, "backfill", opts.Classifier.Model(), opts.Classifier.PromptVersion(), params)
 			if err != nil {
 				return err
@@ -75,10 +76,6 @@ func backfillCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		}
 		opts.Params = params
 
-		now, err := analyzer.Now(ctx, pool)
-		if err != nil {
-			return err
-		}
 		probe := opts.Analysis
 		probe.PassStart = now
 		todo, err := analyzer.RemainingWork(ctx, pool, opts.Classifier, probe)
