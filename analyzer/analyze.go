@@ -112,6 +112,7 @@ type Stats struct {
 	Written   int // relations inserted
 	ByType    map[RelationType]int
 	Calls     int // model calls, including those of failed analyses
+	Reused    int // model calls not made: the call log had their answers
 	TokensIn  int
 	TokensOut int
 	Invalid   int // model items dropped as invalid
@@ -131,6 +132,7 @@ func (s *Stats) add(o Outcome) {
 		s.Released++
 	}
 	s.Calls += o.Result.Calls
+	s.Reused += o.Result.Reused
 	s.TokensIn += o.Result.TokensIn
 	s.TokensOut += o.Result.TokensOut
 	if o.Status == "done" {
@@ -155,6 +157,7 @@ func (s *Stats) Merge(o Stats) {
 	s.TakenOver += o.TakenOver
 	s.Written += o.Written
 	s.Calls += o.Calls
+	s.Reused += o.Reused
 	s.TokensIn += o.TokensIn
 	s.TokensOut += o.TokensOut
 	s.Invalid += o.Invalid
@@ -636,7 +639,7 @@ func (a *analysis) heartbeat(ctx context.Context) {
 // classes 22 data exception and 23 integrity violation). A model API error
 // no retry can fix (an exhausted quota, a bad key) ends the pass too.
 func storageFault(err error) bool {
-	if errors.Is(err, openaiclient.ErrFatal) {
+	if errors.Is(err, openaiclient.ErrFatal) || errors.Is(err, errCallLog) {
 		return true
 	}
 	if errors.Is(err, embeddings.ErrNoVector) || errors.Is(err, errClassify) {
@@ -682,7 +685,7 @@ func analyseOne(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Opti
 	if len(cands) == 0 {
 		return Result{}, nil, seen, nil // nothing to ask: no call
 	}
-	result, err := c.Classify(ctx, newEvent, cands)
+	result, err := c.Classify(withCallScope(ctx, callScope{runID: opts.RunID, since: cl.finishedAt}), newEvent, cands)
 	if err != nil {
 		// The result still counts the calls and tokens the failure cost.
 		return result, nil, seen, fmt.Errorf("event %s: %w: %w", newEvent.SourceID, errClassify, err)

@@ -31,7 +31,10 @@ type Result struct {
 	// retry and were dropped.
 	Invalid int
 	// Calls counts model calls made (0 for the offline classifier).
-	Calls     int
+	Calls int
+	// Reused counts model calls not made because the call log had the
+	// answer to the same request, stored by an attempt that did not finish.
+	Reused    int
 	TokensIn  int
 	TokensOut int
 }

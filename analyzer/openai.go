@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"time"
 
 	openai "github.com/sashabaranov/go-openai"
 	"github.com/sashabaranov/go-openai/jsonschema"
@@ -53,6 +54,11 @@ type OpenAIOptions struct {
 	// Logger receives a warning per reply that needed the repair retry and
 	// per reply whose invalid items were dropped. Default slog.Default().
 	Logger *slog.Logger
+	// Calls, when set, records every chat call (internal/calllog), and an
+	// answer it has stored for the same analysis and request is used
+	// instead of calling again: what a crash between the answer and the
+	// write of the relations would otherwise cost twice. Nil: no log.
+	Calls CallLog
 }
 
 // DefaultMaxTokens is the default OpenAIOptions.MaxTokens.
@@ -94,6 +100,7 @@ type OpenAI struct {
 	systemTokens int
 	budget       int // of the first call's prompt; 0: none
 	log          *slog.Logger
+	calls        CallLog // nil: none
 }
 
 var _ Classifier = (*OpenAI)(nil)
@@ -159,7 +166,7 @@ func NewOpenAI(client *openai.Client, opts OpenAIOptions) (*OpenAI, error) {
 	}
 	return &OpenAI{client: client, model: opts.Model, types: types, base: base,
 		schemaTokens: schemaTokens, systemTokens: systemTokens, maxTokens: opts.MaxTokens,
-		budget: max(opts.PromptBudget, 0), log: opts.Logger}, nil
+		budget: max(opts.PromptBudget, 0), log: opts.Logger, calls: opts.Calls}, nil
 }
 
 // sampling returns a request carrying model, temperature and the output cap
@@ -311,7 +318,7 @@ func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates
 		{Role: openai.ChatMessageRoleSystem, Content: p.System},
 		{Role: openai.ChatMessageRoleUser, Content: p.User},
 	}
-	resp, err := o.complete(ctx, msgs, fitted.Tokens, &res)
+	resp, err := o.complete(ctx, newEvent, CallFirst, msgs, fitted.Tokens, &res)
 	if err != nil {
 		return fail(err)
 	}
@@ -327,7 +334,7 @@ func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates
 			msgs = append(msgs, used.message)
 		}
 		msgs = append(msgs, openai.ChatCompletionMessage{Role: openai.ChatMessageRoleUser, Content: repair})
-		resp, err = o.complete(ctx, msgs, 0, &res)
+		resp, err = o.complete(ctx, newEvent, CallRepair, msgs, 0, &res)
 		if err != nil {
 			return fail(err)
 		}
@@ -346,12 +353,26 @@ func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates
 	return res, nil
 }
 
-// complete makes one chat call with msgs and adds it and its usage to res.
-// The client's tokens-per-minute limit is told what the call may use: its
-// prompt's tokens (promptTokens, or counted when 0), and the output cap.
-func (o *OpenAI) complete(ctx context.Context, msgs []openai.ChatCompletionMessage, promptTokens int, res *Result) (openai.ChatCompletionResponse, error) {
+// complete makes one chat call (kind CallFirst or CallRepair) with msgs and
+// adds it and its usage to res. The client's tokens-per-minute limit is
+// told what the call may use: its prompt's tokens (promptTokens, or counted
+// when 0), and the output cap. With a call log, an answer stored for the
+// same request is returned instead (counted in res.Reused), and every call
+// made is recorded before its answer is used.
+func (o *OpenAI) complete(ctx context.Context, newEvent events.Event, kind string, msgs []openai.ChatCompletionMessage,
+	promptTokens int, res *Result) (openai.ChatCompletionResponse, error) {
 	req := o.base
 	req.Messages = msgs
+	logged, err := newChatCall(ctx, o.calls, o.model, o.PromptVersion(), newEvent, kind, req)
+	if err != nil {
+		return openai.ChatCompletionResponse{}, err
+	}
+	if resp, ok, err := logged.stored(ctx); err != nil || ok {
+		if ok {
+			res.Reused++
+		}
+		return resp, err
+	}
 	if promptTokens <= 0 {
 		n, err := tokens.Chat(o.model, tokenMessages(msgs)...)
 		if err != nil {
@@ -359,8 +380,12 @@ func (o *OpenAI) complete(ctx context.Context, msgs []openai.ChatCompletionMessa
 		}
 		promptTokens = n + o.schemaTokens
 	}
+	began := time.Now()
 	resp, err := o.client.CreateChatCompletion(openaiclient.WithTokens(ctx, promptTokens+o.maxTokens), req)
 	res.Calls++
+	if rerr := logged.record(ctx, resp, err, time.Since(began)); rerr != nil {
+		return resp, rerr
+	}
 	if err != nil {
 		return resp, err
 	}

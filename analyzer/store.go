@@ -21,7 +21,11 @@ type claim struct {
 	token   pgtype.UUID
 	// takenOver: the event was claimed by a process whose lease ran out.
 	takenOver bool
-	order     orderKey
+	// finishedAt is when an earlier analysis of the same key finished
+	// (zero: never): model answers stored before it were used by it, those
+	// after it by an attempt that did not finish, which may be reused.
+	finishedAt time.Time
+	order      orderKey
 }
 
 // scope narrows the work a pass does: a time range of new events (zero
@@ -131,9 +135,9 @@ func claimEvents(ctx context.Context, pool *pgxpool.Pool, r claimRequest) ([]cla
 				lease_until = excluded.lease_until, claim_token = excluded.claim_token, run_id = excluded.run_id,
 				taken_over = (a.status = 'running'), updated_at = now()
 			 WHERE %s
-			RETURNING event_id, event_hash, claim_token, taken_over
+			RETURNING event_id, event_hash, claim_token, taken_over, analysed_at
 		)
-		SELECT c.event_id, c.event_hash, c.claim_token, c.taken_over, e.occurred_at, e.source_id
+		SELECT c.event_id, c.event_hash, c.claim_token, c.taken_over, e.occurred_at, e.source_id, c.analysed_at
 		  FROM claimed c JOIN events e ON e.id = c.event_id
 		 ORDER BY e.occurred_at, e.source_id`,
 		needsAnalysis(needs{"e.content_hash", "$6", "$7", "$10"}), needsAnalysis(needs{"excluded.event_hash", "$6", "$7", "$10"})),
@@ -144,7 +148,10 @@ func claimEvents(ctx context.Context, pool *pgxpool.Pool, r claimRequest) ([]cla
 	}
 	claims, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (claim, error) {
 		var c claim
-		return c, row.Scan(&c.eventID, &c.hash, &c.token, &c.takenOver, &c.order.at, &c.order.id)
+		var finished pgtype.Timestamptz
+		err := row.Scan(&c.eventID, &c.hash, &c.token, &c.takenOver, &c.order.at, &c.order.id, &finished)
+		c.finishedAt = finished.Time
+		return c, err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("claim events: %w", err)
@@ -216,7 +223,8 @@ const finishSQL = `
 	WITH held AS (
 		UPDATE event_analyses SET status = 'done', event_hash = $5, relations = $6, analysed_at = now(),
 		       lease_until = NULL, claim_token = NULL, last_error = NULL, updated_at = now(),
-		       llm_calls = $7, tokens_in = $8, tokens_out = $9, invalid = $10, candidates = $11, run_id = $12
+		       llm_calls = $7, tokens_in = $8, tokens_out = $9, invalid = $10, candidates = $11, run_id = $12,
+		       reused_calls = $20
 		 WHERE event_id = $1 AND model = $2 AND prompt_version = $3 AND claim_token = $4 AND status = 'running'
 		RETURNING event_id
 	), inserted AS (
@@ -240,7 +248,7 @@ func (f finishing) args(k key, runID int64, reask bool) []any {
 	}
 	return []any{f.c.eventID, k.model, k.promptVersion, f.c.token, f.c.hash, n,
 		f.res.Calls, f.res.TokensIn, f.res.TokensOut, f.res.Invalid, f.candidates, nullID(runID),
-		prior, types, conf, why, num, sim, reask}
+		prior, types, conf, why, num, sim, reask, f.res.Reused}
 }
 
 // finish writes one event's analysis in a transaction of its own and
@@ -306,11 +314,12 @@ func fail(ctx context.Context, pool *pgxpool.Pool, k key, c claim, cause error, 
 	err := pool.QueryRow(ctx, `
 		UPDATE event_analyses SET status = CASE WHEN attempts >= $6 THEN 'dead' ELSE 'failed' END,
 		       last_error = $5, lease_until = NULL, claim_token = NULL, updated_at = now(),
-		       llm_calls = llm_calls + $7, tokens_in = tokens_in + $8, tokens_out = tokens_out + $9, candidates = $10
+		       llm_calls = llm_calls + $7, tokens_in = tokens_in + $8, tokens_out = tokens_out + $9, candidates = $10,
+		       reused_calls = reused_calls + $11
 		 WHERE event_id = $1 AND model = $2 AND prompt_version = $3 AND claim_token = $4 AND status = 'running'
 		RETURNING status`,
 		c.eventID, k.model, k.promptVersion, c.token, cause.Error(), maxAttempts,
-		res.Calls, res.TokensIn, res.TokensOut, candidates).Scan(&status)
+		res.Calls, res.TokensIn, res.TokensOut, candidates, res.Reused).Scan(&status)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, errLost
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/relator/relator/config"
 	"github.com/relator/relator/embeddings"
 	"github.com/relator/relator/internal/bench"
+	"github.com/relator/relator/internal/calllog"
 	"github.com/relator/relator/internal/db"
 )
 
@@ -149,7 +150,7 @@ func runPipeline(ctx context.Context, inv invocation, cfg config.Config, pool *p
 	if err != nil {
 		return bench.PipelineResult{}, err
 	}
-	c, err := newClassifier(cfg, quiet)
+	c, err := newClassifier(cfg, quiet, calllog.New(pool))
 	if err != nil {
 		return bench.PipelineResult{}, err
 	}

@@ -90,7 +90,7 @@ func evalCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			return fmt.Errorf("%s: %w", *file, err)
 		}
 		inv.cfg = cfg
-		opts, err := passOptions(inv, "eval")
+		opts, err := passOptions(inv, "eval", pool)
 		if err != nil {
 			return err
 		}

@@ -12,20 +12,22 @@ import (
 	"github.com/relator/relator/analyzer"
 	"github.com/relator/relator/config"
 	"github.com/relator/relator/embeddings"
+	"github.com/relator/relator/internal/calllog"
 	"github.com/relator/relator/internal/db"
 	"github.com/relator/relator/internal/openaiclient"
 	"github.com/relator/relator/internal/pass"
 )
 
-// passOptions builds the options of a pass from the configuration, with the
-// configured providers.
-func passOptions(inv invocation, command string) (pass.Options, error) {
+// passOptions builds the options of a pass on pool from the configuration,
+// with the configured providers; the classifier's model calls are logged in
+// pool's database.
+func passOptions(inv invocation, command string, pool *pgxpool.Pool) (pass.Options, error) {
 	cfg := inv.cfg
 	e, err := newEmbedder(cfg, inv.log)
 	if err != nil {
 		return pass.Options{}, err
 	}
-	c, err := newClassifier(cfg, inv.log)
+	c, err := newClassifier(cfg, inv.log, calllog.New(pool))
 	if err != nil {
 		return pass.Options{}, err
 	}
@@ -55,14 +57,18 @@ func indexOptions(cfg config.Config) embeddings.IndexOptions {
 	return embeddings.IndexOptions{M: cfg.HNSWM, EfConstruction: cfg.HNSWEfConstruction}
 }
 
-// openPass builds a pass's options and opens a pool sized for it.
+// openPass opens a pool sized for a pass and builds the pass's options.
 func openPass(ctx context.Context, inv invocation, command string) (pass.Options, *pgxpool.Pool, error) {
-	opts, err := passOptions(inv, command)
+	pool, err := db.OpenFor(ctx, inv.cfg.DatabaseURL, inv.cfg.Concurrency)
 	if err != nil {
+		return pass.Options{}, nil, err
+	}
+	opts, err := passOptions(inv, command, pool)
+	if err != nil {
+		pool.Close()
 		return opts, nil, err
 	}
-	pool, err := db.OpenFor(ctx, inv.cfg.DatabaseURL, inv.cfg.Concurrency)
-	return opts, pool, err
+	return opts, pool, nil
 }
 
 // passExit maps how a pass ended to the command's error: a pass with failed
@@ -113,7 +119,7 @@ func summary(w io.Writer, opts pass.Options, r pass.Result) {
 		extra += fmt.Sprintf(", %d released unfinished", r.Released)
 	}
 	fmt.Fprintf(w, "%s: run %d %s: embedded %d events with %s, analysed %d with %s (%d failed%s), wrote %d relations%s, "+
-		"%d model calls, %d tokens in / %d out, %d invalid items dropped, in %.1fs\n",
+		"%d model calls, %d tokens in / %d out, %d invalid items dropped, %d answers reused, in %.1fs\n",
 		opts.Command, r.RunID, r.Status, r.Embedded, opts.Embedder.Model(), r.Analysed, opts.Classifier.Model(), r.Failed, extra,
-		r.Written, byType, r.Calls, r.TokensIn, r.TokensOut, r.Invalid, r.Took.Seconds())
+		r.Written, byType, r.Calls, r.TokensIn, r.TokensOut, r.Invalid, r.Reused, r.Took.Seconds())
 }

@@ -34,12 +34,14 @@ func newEmbedder(cfg config.Config, log *slog.Logger) (embeddings.Embedder, erro
 
 // newClassifier builds the classifier the configuration selects: the
 // offline rules unless an API key (or RELATOR_CLASSIFIER=openai) says
-// otherwise.
-func newClassifier(cfg config.Config, log *slog.Logger) (analyzer.Classifier, error) {
+// otherwise. The openai classifier records its calls in calls, and reuses
+// the answers stored there (nil: no log, for commands that make no calls).
+func newClassifier(cfg config.Config, log *slog.Logger, calls analyzer.CallLog) (analyzer.Classifier, error) {
 	if cfg.ClassifierProvider() == config.Offline {
 		return analyzer.NewOffline(analyzer.OfflineOptions{}), nil
 	}
-	c, err := analyzer.NewOpenAI(newOpenAIClient(cfg, log), analyzer.OpenAIOptions{Model: cfg.ChatModel, PromptBudget: cfg.PromptBudget, Logger: log})
+	c, err := analyzer.NewOpenAI(newOpenAIClient(cfg, log), analyzer.OpenAIOptions{Model: cfg.ChatModel, PromptBudget: cfg.PromptBudget, Logger: log,
+		Calls: calls})
 	if err != nil {
 		return nil, fmt.Errorf("classifier: %w", err)
 	}

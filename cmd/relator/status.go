@@ -25,7 +25,7 @@ func statusCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		if err != nil {
 			return err
 		}
-		c, err := newClassifier(inv.cfg, inv.log)
+		c, err := newClassifier(inv.cfg, inv.log, nil)
 		if err != nil {
 			return err
 		}
