@@ -2,9 +2,11 @@ package review
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/relator/relator/events"
+	"github.com/relator/relator/internal/calllog"
 )
 
 // Detail is everything a reviewer reads to decide one relation.
@@ -45,12 +47,25 @@ func Show(ctx context.Context, q events.Querier, id int64) (Detail, error) {
 	return d, nil
 }
 
-// modelAnswer looks up the raw model answer of the analysis that wrote it.
-// relator keeps no log of model calls yet; when it does, the lookup goes
-// here — by it.New.ID, it.Model and it.PromptVersion.
-func modelAnswer(_ context.Context, _ events.Querier, it Item) (ModelAnswer, error) {
+// modelAnswer looks up the raw model answer of the analysis that wrote the
+// relation: the call log's calls of its event, content, model and prompt
+// version up to the relation's creation, from the last first call on (the
+// answer used, and its repair call if one was made).
+func modelAnswer(ctx context.Context, q events.Querier, it Item) (ModelAnswer, error) {
 	if strings.HasPrefix(it.Model, "offline-") {
-		return ModelAnswer{Why: "the offline classifier makes no model call; its rationale is its whole answer"}, nil
+		return ModelAnswer{Why: "offline classifier: no model call; its rationale is its whole answer"}, nil
 	}
-	return ModelAnswer{Why: "no raw model answer is recorded: relator keeps no log of model calls yet"}, nil
+	var hash []byte
+	if err := q.QueryRow(ctx, `SELECT event_hash FROM relations WHERE id = $1`, it.ID).Scan(&hash); err != nil {
+		return ModelAnswer{}, fmt.Errorf("relation %d: %w", it.ID, err)
+	}
+	calls, err := calllog.Of(ctx, q, calllog.Analysis{EventID: it.New.ID, EventHash: hash, Model: it.Model,
+		PromptVersion: it.PromptVersion}, it.CreatedAt)
+	if err != nil {
+		return ModelAnswer{}, err
+	}
+	if len(calls) == 0 {
+		return ModelAnswer{Why: "no raw model answer is recorded: the relation was written before relator kept a call log, or the log was pruned"}, nil
+	}
+	return ModelAnswer{Recorded: true, Text: strings.TrimRight(calllog.Render(calllog.Latest(calls)), "\n")}, nil
 }

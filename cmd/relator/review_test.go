@@ -72,7 +72,7 @@ func TestReviewCommands(t *testing.T) {
 	mustCLI(t, url, "review", "edit", c, "--type", "response", "--rationale", `It is "answered" by the New Event.`, "--by", "ana")
 	out = mustCLI(t, url, "review", "show", c)
 	for _, want := range []string{"Relation #" + c + " [edited] response", "The New Event: ", "The model's own (",
-		`the New Event [`, `"answered"`, "Model answer\n(the offline classifier makes no model call", "History\n", "ana (as ",
+		`the New Event [`, `"answered"`, "Model answer\n(offline classifier: no model call", "History\n", "ana (as ",
 		"pending → edited, type ", "review: relation " + c + " shown: edited, 1 audit entries\n"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("review show lacks %q:\n%s", want, out)

@@ -9,15 +9,20 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/relator/relator/analyzer"
 	"github.com/relator/relator/events"
+	"github.com/relator/relator/internal/calllog"
 	"github.com/relator/relator/internal/db"
 	"github.com/relator/relator/internal/textfeat"
 )
 
 func showCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 	most := fs.Bool("most-related", false, "show the event with the most relations instead of EVENT_ID")
+	raw := fs.Bool("raw", false, "also print the model's raw answers of the event's latest analysis, from the model call log")
 	return func(ctx context.Context, inv invocation) error {
 		if (*most && len(inv.args) != 0) || (!*most && len(inv.args) != 1) {
 			return usageError{"show takes one EVENT_ID (the event's source id), or --most-related"}
@@ -51,9 +56,41 @@ func showCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		if err != nil {
 			return err
 		}
-		printEvent(inv.stdout, ev, rels, others)
+		answers := ""
+		if *raw {
+			if answers, err = rawAnswers(ctx, pool, ev.ID); err != nil {
+				return err
+			}
+		}
+		printEvent(inv.stdout, ev, rels, others, answers)
 		return nil
 	}
+}
+
+// rawAnswers is the "Model Answers" section of `relator show --raw`: the
+// chat calls of the event's latest analysis as the call log has them.
+func rawAnswers(ctx context.Context, pool *pgxpool.Pool, eventID int64) (string, error) {
+	a, ok, err := analyzer.LatestAnalysis(ctx, pool, eventID)
+	if err != nil || !ok {
+		return "Model Answers\nnot analysed yet\n", err
+	}
+	head := fmt.Sprintf("Model Answers (%s, prompt %s, %s", a.Model, a.PromptVersion, a.Status)
+	if a.AnalysedAt != nil {
+		head += " " + a.AnalysedAt.UTC().Format("2006-01-02 15:04:05 MST")
+	}
+	head += fmt.Sprintf("; %d calls made, %d answers reused)\n", a.Calls, a.Reused)
+	if a.Offline() {
+		return head + "offline classifier: no model call; its rationales are its whole answer\n", nil
+	}
+	calls, err := calllog.Of(ctx, pool, calllog.Analysis{EventID: eventID, EventHash: a.EventHash, Model: a.Model,
+		PromptVersion: a.PromptVersion}, time.Time{})
+	if err != nil {
+		return "", err
+	}
+	if len(calls) == 0 {
+		return head + "no model call is recorded for this analysis (it had no candidates, or ran before relator kept a call log)\n", nil
+	}
+	return head + calllog.Render(calls), nil
 }
 
 // printEvent prints an event the way the seed shows one — headline,
@@ -62,7 +99,9 @@ func showCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 // it: the relations' review state, decisions first, rationales as written,
 // and a closing summary line. Superseded relations (of the event's earlier
 // content) are counted, not shown.
-func printEvent(w io.Writer, ev events.Event, rels []analyzer.Stored, byID map[int64]events.Event) {
+//
+// answers, when not empty, is printed before the summary line (show --raw).
+func printEvent(w io.Writer, ev events.Event, rels []analyzer.Stored, byID map[int64]events.Event, answers string) {
 	fmt.Fprintln(w, ev.Headline())
 	fmt.Fprintf(w, "%s · %s\n", ev.SourceID, ev.OccurredAt.Format("2006-01-02 15:04 MST"))
 	if ev.Summary != "" {
@@ -131,6 +170,7 @@ func printEvent(w io.Writer, ev events.Event, rels []analyzer.Stored, byID map[i
 	if n := counts["superseded"]; n > 0 {
 		detail += fmt.Sprintf(", %d superseded not shown", n)
 	}
+	fmt.Fprint(w, answers)
 	fmt.Fprintf(w, "show: %s: %d related events%s\n", ev.SourceID, len(shown), detail)
 }
 

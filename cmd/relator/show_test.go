@@ -49,7 +49,7 @@ func TestEventPageAsAReviewerReadsIt(t *testing.T) {
 			Rationale: `Old content.`, Model: "gpt-4o-mini", PromptVersion: "p2"},
 	}
 	var out strings.Builder
-	printEvent(&out, ev, rels, map[int64]events.Event{1: ev, 2: prior})
+	printEvent(&out, ev, rels, map[int64]events.Event{1: ev, 2: prior}, "")
 	page := out.String()
 	for _, want := range []string{`12 were "killed".`, `Event 1 [wt8, 2015-09-18: Boko Haram raids a village.] "escalates".`,
 		"[edited by ana, 2015-09-21] response", "The model said escalation:", "Note: a reply, not more of it", "Related Events (2)\n",
