@@ -120,10 +120,11 @@ func Finish(ctx context.Context, pool *pgxpool.Pool, id int64, status string, t 
 	_, err := pool.Exec(ctx, `
 		UPDATE runs SET status = $2, finished_at = now(), heartbeat_at = now(), embedded = $3, refreshed = $4,
 		       analysed = $5, failed = $6, dead = $7, lost = $8, relations = $9,
-		       llm_calls = $10, tokens_in = $11, tokens_out = $12, invalid = $13, error = nullif($14, '')
+		       llm_calls = $10, tokens_in = $11, tokens_out = $12, invalid = $13, error = nullif($14, ''),
+		       reused_calls = $15
 		 WHERE id = $1`,
 		id, status, t.Embedded, t.Refreshed, t.Analysed, t.Failed, t.Dead, t.Lost, t.Written,
-		t.Calls, t.TokensIn, t.TokensOut, t.Invalid, msg)
+		t.Calls, t.TokensIn, t.TokensOut, t.Invalid, msg, t.Reused)
 	if err != nil {
 		return fmt.Errorf("record run end: %w", err)
 	}
@@ -152,6 +153,7 @@ type Run struct {
 	Lost          int            `json:"lost"`
 	Relations     int            `json:"relations"`
 	Calls         int            `json:"llm_calls"`
+	Reused        int            `json:"reused_calls"` // answers taken from the call log instead of calls
 	TokensIn      int64          `json:"tokens_in"`
 	TokensOut     int64          `json:"tokens_out"`
 	Invalid       int            `json:"invalid"`
@@ -169,7 +171,7 @@ func List(ctx context.Context, pool *pgxpool.Pool, limit int) ([]Run, error) {
 		       extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8,
 		       coalesce(host, ''), coalesce(pid, 0), embedder, classifier, prompt_version, params,
 		       embedded, refreshed, analysed, failed, dead, lost, relations, llm_calls, tokens_in, tokens_out,
-		       invalid, coalesce(error, '')
+		       invalid, coalesce(error, ''), reused_calls
 		  FROM runs ORDER BY started_at DESC, id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
@@ -178,7 +180,7 @@ func List(ctx context.Context, pool *pgxpool.Pool, limit int) ([]Run, error) {
 		var r Run
 		err := row.Scan(&r.ID, &r.Command, &r.Status, &r.StartedAt, &r.FinishedAt, &r.Seconds, &r.Host, &r.PID,
 			&r.Embedder, &r.Classifier, &r.PromptVersion, &r.Params, &r.Embedded, &r.Refreshed, &r.Analysed,
-			&r.Failed, &r.Dead, &r.Lost, &r.Relations, &r.Calls, &r.TokensIn, &r.TokensOut, &r.Invalid, &r.Error)
+			&r.Failed, &r.Dead, &r.Lost, &r.Relations, &r.Calls, &r.TokensIn, &r.TokensOut, &r.Invalid, &r.Error, &r.Reused)
 		return r, err
 	})
 	if err != nil {

@@ -19,7 +19,7 @@ func TestRunsRecordAndList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	totals := runs.Totals{Embedded: 3, Stats: analyzer.Stats{Analysed: 2, Failed: 1, Written: 4, Calls: 3, TokensIn: 30, TokensOut: 5}}
+	totals := runs.Totals{Embedded: 3, Stats: analyzer.Stats{Analysed: 2, Failed: 1, Written: 4, Calls: 3, Reused: 2, TokensIn: 30, TokensOut: 5}}
 	if err := runs.Finish(ctx, pool, id, runs.Partial, totals, errors.New("some analyses failed")); err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +29,7 @@ func TestRunsRecordAndList(t *testing.T) {
 	}
 	r := list[0]
 	if r.ID != id || r.Status != runs.Partial || r.Embedded != 3 || r.Analysed != 2 || r.Failed != 1 || r.Relations != 4 ||
-		r.Calls != 3 || r.TokensIn != 30 || r.Error != "some analyses failed" || r.FinishedAt == nil || r.PID == 0 {
+		r.Calls != 3 || r.Reused != 2 || r.TokensIn != 30 || r.Error != "some analyses failed" || r.FinishedAt == nil || r.PID == 0 {
 		t.Fatalf("run recorded as %+v", r)
 	}
 	last, ok, err := runs.Latest(ctx, pool, "backfill", "c", "v1", map[string]any{"from": "2015-09-01", "reanalyze": true})

@@ -115,6 +115,9 @@ func TestKilledBetweenAnswerAndWriteDoesNotPayAgain(t *testing.T) {
 	if n := queryInt(t, url, `SELECT coalesce(sum(reused_calls), 0) FROM event_analyses WHERE status = 'done'`); n != 2 {
 		t.Errorf("the analyses record %d reused calls; want 2", n)
 	}
+	if n := queryInt(t, url, `SELECT reused_calls FROM runs ORDER BY id DESC LIMIT 1`); n != 2 {
+		t.Errorf("the second run is recorded with %d reused calls; want 2", n)
+	}
 	if n := queryInt(t, url, `SELECT count(*) FROM model_calls`); n != 2 {
 		t.Errorf("%d model calls logged; want the 2 made", n)
 	}

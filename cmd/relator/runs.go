@@ -44,13 +44,13 @@ func runsCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(inv.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tCOMMAND\tSTARTED\tSECONDS\tSTATUS\tEMBEDDED\tANALYSED\tFAILED\tDEAD\tRELATIONS\tCALLS\tTOKENS IN/OUT\tERROR")
+		fmt.Fprintln(tw, "ID\tCOMMAND\tSTARTED\tSECONDS\tSTATUS\tEMBEDDED\tANALYSED\tFAILED\tDEAD\tRELATIONS\tCALLS\tREUSED\tTOKENS IN/OUT\tERROR")
 		counts := map[string]int{}
 		for _, r := range list {
 			counts[r.Status]++
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%.1f\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d/%d\t%s\n",
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%.1f\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d/%d\t%s\n",
 				r.ID, r.Command, r.StartedAt.Local().Format(time.DateTime), r.Seconds, r.Status, r.Embedded, r.Analysed,
-				r.Failed, r.Dead, r.Relations, r.Calls, r.TokensIn, r.TokensOut, oneLine(r.Error, 80))
+				r.Failed, r.Dead, r.Relations, r.Calls, r.Reused, r.TokensIn, r.TokensOut, oneLine(r.Error, 80))
 		}
 		tw.Flush()
 		var parts []string

@@ -37,5 +37,7 @@ CREATE INDEX model_calls_analysis_idx ON model_calls (event_id, model, prompt_ve
 -- Pruning by age.
 CREATE INDEX model_calls_created_idx ON model_calls (created_at);
 
--- Chat calls an analysis did not make because it reused a stored answer.
+-- Chat calls an analysis (and a run) did not make because it reused a
+-- stored answer.
 ALTER TABLE event_analyses ADD COLUMN reused_calls int NOT NULL DEFAULT 0;
+ALTER TABLE runs ADD COLUMN reused_calls int NOT NULL DEFAULT 0;
