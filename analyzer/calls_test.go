@@ -160,3 +160,33 @@ func TestReanalysisAsksAgain(t *testing.T) {
 		t.Fatalf("re-analysis: %+v, %v, %d requests; want 2 new calls", st, err, len(s.requests()))
 	}
 }
+
+// TestCallLogFailureEndsThePass: the call log is relator's storage: when
+// it cannot be read or written, the pass stops with its error and the
+// events are handed back, not failed, and no model call is made without it.
+func TestCallLogFailureEndsThePass(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.New(t)
+	storedScene(t, pool)
+	e := embeddings.NewOffline(embeddings.OfflineOptions{Dimensions: 64})
+	if _, err := embeddings.Embed(ctx, pool, e, embeddings.StepOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	gone, err := pgxpool.New(ctx, pgtest.NewDatabase(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone.Close()
+	s := newChatServer(t)
+	c := s.loggedClassifier(t, gone)
+	st, err := analyzer.Analyze(ctx, pool, c, analyzer.Options{EmbeddingModel: e.Model(), Concurrency: 1})
+	if err == nil || !strings.Contains(err.Error(), "model call log") {
+		t.Fatalf("pass ended with %v; want the call log's error", err)
+	}
+	if st.Failed != 0 || st.Dead != 0 || len(s.requests()) != 0 {
+		t.Errorf("stats %+v, %d requests; want no failed event and no call", st, len(s.requests()))
+	}
+	if n := count(t, pool, `SELECT count(*) FROM event_analyses WHERE status IN ('failed', 'dead', 'running')`); n != 0 {
+		t.Errorf("%d analyses failed or left claimed; want them handed back", n)
+	}
+}
