@@ -48,9 +48,10 @@ func numberedFiles() ([]string, error) {
 	return names, nil
 }
 
-// loadInto appends the embedded migrations to m in order, with
-// placeholderSQL for a missing number.
-func loadInto(m *migrate.Migrator) error {
+// Load appends the embedded migrations to m in order, with placeholderSQL
+// for a missing number: what Migrate applies, for tests that migrate step
+// by step.
+func Load(m *migrate.Migrator) error {
 	names, err := numberedFiles()
 	if err != nil {
 		return err

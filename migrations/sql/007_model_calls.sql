@@ -26,7 +26,7 @@ CREATE TABLE model_calls (
     finish_reason  text,
     tokens_in      int NOT NULL DEFAULT 0,
     tokens_out     int NOT NULL DEFAULT 0,
-    latency_ms     double precision NOT NULL CHECK (latency_ms >= 0),
+    latency_ms     double precision NOT NULL CHECK (latency_ms >= 0),  -- the call as the classifier waited for it, the client's retries included
     error          text,             -- the call failed (after the client's retries): no answer
     run_id         bigint REFERENCES runs (id) ON DELETE SET NULL,
     created_at     timestamptz NOT NULL DEFAULT now(),
