@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,9 +27,7 @@ type AnalysisRecord struct {
 
 // Offline reports whether the analysis was the offline classifier's, which
 // makes no model calls.
-func (a AnalysisRecord) Offline() bool { return isOffline(a.Model) }
-
-func isOffline(model string) bool { return len(model) >= 8 && model[:8] == "offline-" }
+func (a AnalysisRecord) Offline() bool { return strings.HasPrefix(a.Model, "offline-") }
 
 // LatestAnalysis returns the most recently updated analysis of event
 // eventID, and false when it was never analysed.
