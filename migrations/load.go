@@ -13,15 +13,10 @@ import (
 // migrationFile is a migration's file name: NNN_name.sql.
 var migrationFile = regexp.MustCompile(`^(\d+)_.+\.sql$`)
 
-// placeholderSQL is applied for a migration number that has no file in this
-// build. Numbers are handed out to parallel lines of work so that merging
-// them never collides, which leaves a branch with gaps until the others are
-// merged; tern refuses gaps. A merged tree has none, and then nothing is
-// filled in.
-const placeholderSQL = "SELECT 1 -- migration number reserved for a change not in this build"
-
-// files lists the embedded migrations by number: names[n-1] is migration
-// n's file, "" where this build has none.
+// numberedFiles lists the embedded migrations by number: names[n-1] is
+// migration n's file. A number missing below the highest is an error: a
+// database migrated past a gap would never get the migration that later
+// fills it.
 func numberedFiles() ([]string, error) {
 	entries, err := fs.ReadDir(files, "sql")
 	if err != nil {
@@ -45,22 +40,22 @@ func numberedFiles() ([]string, error) {
 		}
 		names[n-1] = e.Name()
 	}
+	for i, name := range names {
+		if name == "" {
+			return nil, fmt.Errorf("migration %03d is missing (numbers must have no gaps)", i+1)
+		}
+	}
 	return names, nil
 }
 
-// Load appends the embedded migrations to m in order, with placeholderSQL
-// for a missing number: what Migrate applies, for tests that migrate step
-// by step.
+// Load appends the embedded migrations to m in order: what Migrate
+// applies, for tests that migrate step by step.
 func Load(m *migrate.Migrator) error {
 	names, err := numberedFiles()
 	if err != nil {
 		return err
 	}
-	for i, name := range names {
-		if name == "" {
-			m.AppendMigration(fmt.Sprintf("%03d_reserved.sql", i+1), placeholderSQL, "")
-			continue
-		}
+	for _, name := range names {
 		sql, err := fs.ReadFile(files, path.Join("sql", name))
 		if err != nil {
 			return err

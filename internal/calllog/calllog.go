@@ -1,5 +1,5 @@
 // Package calllog owns the model_calls table: one row per chat HTTP call of
-// the openai classifier, with what the model answered (migration 007).
+// the openai classifier, with what the model answered (migration 006).
 //
 // The rows serve two readers. The classifier asks, before each call,
 // whether an unfinished attempt of the same analysis already paid for the
