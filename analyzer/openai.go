@@ -346,7 +346,8 @@ func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates
 	return res, nil
 }
 
-// complete makes one chat call with msgs and adds it and its usage to res.
+// complete makes one chat call with msgs and adds it and its usage to res,
+// once the pass's budget has let it (ErrOverBudget otherwise).
 // The client's tokens-per-minute limit is told what the call may use: its
 // prompt's tokens (promptTokens, or counted when 0), and the output cap.
 func (o *OpenAI) complete(ctx context.Context, msgs []openai.ChatCompletionMessage, promptTokens int, res *Result) (openai.ChatCompletionResponse, error) {
@@ -359,7 +360,12 @@ func (o *OpenAI) complete(ctx context.Context, msgs []openai.ChatCompletionMessa
 		}
 		promptTokens = n + o.schemaTokens
 	}
+	settle, err := reserve(ctx, promptTokens, ExpectedOutputTokens)
+	if err != nil {
+		return openai.ChatCompletionResponse{}, err // not made
+	}
 	resp, err := o.client.CreateChatCompletion(openaiclient.WithTokens(ctx, promptTokens+o.maxTokens), req)
+	settle(resp.Usage.PromptTokens, resp.Usage.CompletionTokens)
 	res.Calls++
 	if err != nil {
 		return resp, err

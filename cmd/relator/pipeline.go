@@ -15,6 +15,8 @@ import (
 	"github.com/relator/relator/internal/db"
 	"github.com/relator/relator/internal/openaiclient"
 	"github.com/relator/relator/internal/pass"
+	"github.com/relator/relator/internal/price"
+	"github.com/relator/relator/runs"
 )
 
 // passOptions builds the options of a pass from the configuration, with the
@@ -40,6 +42,9 @@ func passOptions(inv invocation, command string) (pass.Options, error) {
 			ReaskRejected:  cfg.ReaskRejected,
 		},
 		DeferIndexAt: cfg.BulkIndexAt,
+		Prices:       cfg.Prices,
+		MaxTokens:    cfg.MaxTokens,
+		MaxCost:      cfg.MaxCost,
 		Stop:         inv.stop,
 		Logger:       inv.log,
 	}, nil
@@ -112,8 +117,28 @@ func summary(w io.Writer, opts pass.Options, r pass.Result) {
 	if r.Released > 0 {
 		extra += fmt.Sprintf(", %d released unfinished", r.Released)
 	}
-	fmt.Fprintf(w, "%s: run %d %s: embedded %d events with %s, analysed %d with %s (%d failed%s), wrote %d relations%s, "+
-		"%d model calls, %d tokens in / %d out, %d invalid items dropped, in %.1fs\n",
-		opts.Command, r.RunID, r.Status, r.Embedded, opts.Embedder.Model(), r.Analysed, opts.Classifier.Model(), r.Failed, extra,
-		r.Written, byType, r.Calls, r.TokensIn, r.TokensOut, r.Invalid, r.Took.Seconds())
+	if r.Deferred > 0 {
+		extra += fmt.Sprintf(", %d left pending at the budget", r.Deferred)
+	}
+	status := r.Status
+	if status == runs.Budget {
+		status = "stopped at budget"
+	}
+	fmt.Fprintf(w, "%s: run %d %s: embedded %d events with %s (%d requests, %d tokens), analysed %d with %s (%d failed%s), wrote %d relations%s, "+
+		"%d model calls, %d tokens in / %d out, %d invalid items dropped, %s, in %.1fs\n",
+		opts.Command, r.RunID, status, r.Embedded, opts.Embedder.Model(), r.EmbedRequests, r.EmbedTokens, r.Analysed, opts.Classifier.Model(),
+		r.Failed, extra, r.Written, byType, r.Calls, r.TokensIn, r.TokensOut, r.Invalid, costText(r.Cost, opts), r.Took.Seconds())
+}
+
+// costText shows a pass's cost, or why it is unknown.
+func costText(cost *float64, opts pass.Options) string {
+	if cost != nil {
+		return "cost " + price.USD(*cost)
+	}
+	for _, m := range []string{opts.Classifier.Model(), opts.Embedder.Model()} {
+		if _, ok := opts.Prices.Lookup(m); !ok {
+			return price.Unknown(m)
+		}
+	}
+	return "cost unknown"
 }

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	openai "github.com/sashabaranov/go-openai"
+
+	"github.com/relator/relator/embeddings"
+)
+
+// countingModel is an OpenAI-compatible server that embeds with the
+// offline embedder's vectors, relates "Event 1" in every chat reply, and
+// counts requests: embeddings, chat calls, and chat calls per New Event.
+type countingModel struct {
+	srv          *httptest.Server
+	embeds, chat atomic.Int64
+	mu           sync.Mutex
+	perEvent     map[string]int // the <new_event> block → chat calls
+}
+
+var newEventBlock = regexp.MustCompile(`(?s)<new_event>.*</new_event>`)
+
+func newCountingModel(t *testing.T) *countingModel {
+	t.Helper()
+	offline := embeddings.NewOffline(embeddings.OfflineOptions{Dimensions: 64})
+	m := &countingModel{perEvent: map[string]int{}}
+	m.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/v1/embeddings":
+			m.embeds.Add(1)
+			var req struct {
+				Input []string `json:"input"`
+			}
+			json.NewDecoder(r.Body).Decode(&req)
+			vecs, _ := offline.Embed(r.Context(), req.Input)
+			var data []map[string]any
+			for i, v := range vecs {
+				data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": v})
+			}
+			json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data,
+				"usage": map[string]any{"prompt_tokens": 10 * len(req.Input), "total_tokens": 10 * len(req.Input)}})
+		case "/v1/chat/completions":
+			m.chat.Add(1)
+			var req openai.ChatCompletionRequest
+			json.NewDecoder(r.Body).Decode(&req)
+			m.mu.Lock()
+			m.perEvent[newEventBlock.FindString(req.Messages[len(req.Messages)-1].Content)]++
+			m.mu.Unlock()
+			content := `{"relations":[{"event":1,"type":"continuation","confidence":0.7,"rationale":"Event 1 reports the step before. The New Event continues it."}]}`
+			json.NewEncoder(w).Encode(map[string]any{"id": "x", "object": "chat.completion", "model": req.Model,
+				"choices": []map[string]any{{"index": 0, "finish_reason": "stop", "message": map[string]any{"role": "assistant", "content": content}}},
+				"usage":   map[string]any{"prompt_tokens": 500, "completion_tokens": 30, "total_tokens": 530}})
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(m.srv.Close)
+	return m
+}
+
+func (m *countingModel) environ(db string, extra ...string) []string {
+	return append([]string{"DATABASE_URL=" + db, "OPENAI_API_KEY=sk-test", "OPENAI_BASE_URL=" + m.srv.URL + "/v1",
+		"RELATOR_EMBEDDING_MODEL=text-embedding-3-small", "RELATOR_EMBEDDING_DIMENSIONS=64", "RELATOR_CHAT_MODEL=gpt-4o-mini",
+		"RELATOR_MAX_RETRIES=0", "RELATOR_CONCURRENCY=4", "RELATOR_HTTP_ADDR=", "PATH=" + os.Getenv("PATH")}, extra...)
+}
+
+// TestRunStopsAtTheTokenBudgetAndTheNextRunFinishes: `relator run
+// --max-tokens N` stops cleanly (exit 0, "stopped at budget", recorded as
+// budget) having used at most N chat tokens, leaves the rest pending (not
+// failed, no attempt counted), and a later run finishes it: every event
+// with a prior is asked exactly once across both runs.
+func TestRunStopsAtTheTokenBudgetAndTheNextRunFinishes(t *testing.T) {
+	m := newCountingModel(t)
+	url := freshSample(t)
+	const budget = 20000
+	first := start(t, m.environ(url), "run", "--max-tokens", "20000")
+	if code := first.wait(t); code != 0 {
+		t.Fatalf("budgeted run exited %d\n%s%s", code, first.stdout.String(), first.stderr.String())
+	}
+	out := first.stdout.String()
+	if !strings.Contains(out, "stopped at budget") || !strings.Contains(out, "left pending at the budget") {
+		t.Fatalf("summary: %s", out)
+	}
+	calls := m.chat.Load()
+	used := queryInt(t, url, `SELECT tokens_in + tokens_out FROM runs ORDER BY id LIMIT 1`)
+	if calls == 0 || calls >= 427 || used > budget || used != int(calls)*530 {
+		t.Fatalf("first run: %d calls, %d tokens (budget %d)\n%s", calls, used, budget, out)
+	}
+	if s := queryInt(t, url, `SELECT count(*) FROM runs WHERE status = 'budget'`); s != 1 {
+		t.Fatalf("%d runs recorded at budget", s)
+	}
+	if bad := queryInt(t, url, `SELECT count(*) FROM event_analyses WHERE status <> 'done' AND (status <> 'pending' OR attempts > 0)`); bad != 0 {
+		t.Fatalf("%d analyses left failed, claimed or with an attempt counted", bad)
+	}
+	second := start(t, m.environ(url), "run")
+	if code := second.wait(t); code != 0 {
+		t.Fatalf("second run exited %d\n%s%s", code, second.stdout.String(), second.stderr.String())
+	}
+	if m.chat.Load() != 427 {
+		t.Fatalf("%d chat calls over both runs, want 427 (one per event with a prior)", m.chat.Load())
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for block, n := range m.perEvent {
+		if n > 1 {
+			t.Errorf("a New Event was asked %d times: %.120s", n, block)
+		}
+	}
+	if done := queryInt(t, url, `SELECT count(*) FROM event_analyses WHERE status = 'done'`); done != 428 {
+		t.Fatalf("%d events analysed, want 428", done)
+	}
+	if !strings.Contains(second.stdout.String(), "cost $") {
+		t.Fatalf("second summary has no cost: %s", second.stdout.String())
+	}
+}
