@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -119,5 +120,67 @@ func TestRunStopsAtTheTokenBudgetAndTheNextRunFinishes(t *testing.T) {
 	}
 	if !strings.Contains(second.stdout.String(), "cost $") {
 		t.Fatalf("second summary has no cost: %s", second.stdout.String())
+	}
+}
+
+// TestEstimateSendsNothing: `relator run --estimate` and `relator backfill
+// --estimate` on the freshly imported sample print calls, tokens and cost
+// and make no request at all to the model server, embeddings included, and
+// write no run; after a budgeted run the estimate counts exactly the events
+// left, with their real candidates.
+func TestEstimateSendsNothing(t *testing.T) {
+	m := newCountingModel(t)
+	url := freshSample(t)
+	est := start(t, m.environ(url), "run", "--estimate")
+	if code := est.wait(t); code != 0 {
+		t.Fatalf("run --estimate exited %d\n%s%s", code, est.stdout.String(), est.stderr.String())
+	}
+	out := est.stdout.String()
+	t.Log(out)
+	if !regexp.MustCompile(`run: estimate: .* out expected, cost \$0\.[0-9]+ at list prices of`).MatchString(out) {
+		t.Errorf("estimate has no cost:\n%s", out)
+	}
+	for _, want := range []string{
+		"estimate: embedding 428 events with text-embedding-3-small@64: 2 requests, ",
+		"estimate: analysing 428 events with gpt-4o-mini: 427 calls, ",
+		"428 of them not embedded yet, so rendered with stand-in candidates",
+		"106750 tokens out expected (250 per call",
+		"run: estimate: 2 embedding requests, 427 model calls, ", "nothing sent, nothing written",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("estimate lacks %q:\n%s", want, out)
+		}
+	}
+	bf := start(t, m.environ(url), "backfill", "--from", "2015-09-10", "--to", "2015-09-12", "--estimate")
+	if code := bf.wait(t); code != 0 {
+		t.Fatalf("backfill --estimate exited %d\n%s%s", code, bf.stdout.String(), bf.stderr.String())
+	}
+	if !strings.Contains(bf.stdout.String(), "backfill: estimate: ") {
+		t.Errorf("backfill estimate: %s", bf.stdout.String())
+	}
+	if m.embeds.Load() != 0 || m.chat.Load() != 0 {
+		t.Fatalf("estimates sent %d embeddings requests and %d chat calls", m.embeds.Load(), m.chat.Load())
+	}
+	if n := queryInt(t, url, `SELECT count(*) FROM runs`) + queryInt(t, url, `SELECT count(*) FROM embeddings`); n != 0 {
+		t.Fatalf("estimates wrote %d runs and vectors", n)
+	}
+
+	if code := start(t, m.environ(url), "run", "--max-tokens", "20000").wait(t); code != 0 {
+		t.Fatal("budgeted run failed")
+	}
+	left := 428 - queryInt(t, url, `SELECT count(*) FROM event_analyses WHERE status = 'done'`)
+	sent := m.chat.Load()
+	est = start(t, m.environ(url), "run", "--estimate")
+	if code := est.wait(t); code != 0 {
+		t.Fatalf("second estimate exited %d", code)
+	}
+	out = est.stdout.String()
+	t.Log(out)
+	if want := fmt.Sprintf("analysing %d events with gpt-4o-mini: %d calls, ", left, left); !strings.Contains(out, want) ||
+		strings.Contains(out, "stand-in") || !strings.Contains(out, "embedding 0 events") {
+		t.Fatalf("estimate after a budgeted run lacks %q or uses stand-ins:\n%s", want, out)
+	}
+	if m.chat.Load() != sent {
+		t.Fatal("the second estimate called the model")
 	}
 }

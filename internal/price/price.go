@@ -88,8 +88,9 @@ func (t Table) Models() []string {
 }
 
 // Lookup returns model's price and whether it is known. A dated snapshot
-// ("gpt-4o-2024-08-06"), a fine-tune ("ft:gpt-4o-mini:org::id") and a
-// router's name ("openai/gpt-4o") are priced as their base model unless the
+// ("gpt-4o-2024-08-06"), a fine-tune ("ft:gpt-4o-mini:org::id"), a
+// router's name ("openai/gpt-4o") and an embedding model with shortened
+// vectors ("text-embedding-3-small@512") are priced as their base model unless the
 // table names them; offline models cost 0.
 func (t Table) Lookup(model string) (Price, bool) {
 	m := normal(model)
@@ -100,6 +101,9 @@ func (t Table) Lookup(model string) (Price, bool) {
 		return p, true
 	}
 	m = strings.TrimPrefix(m, "ft:")
+	if i := strings.LastIndexByte(m, '@'); i > 0 { // relator's "model@dimensions": priced per token all the same
+		m = m[:i]
+	}
 	if i := strings.IndexByte(m, ':'); i >= 0 {
 		m = m[:i]
 	}

@@ -23,6 +23,7 @@ func TestLookupDefaultsSnapshotsAndUnknown(t *testing.T) {
 		{"ft:gpt-4o-mini:acme::abc123", price.Price{Input: 0.15, Output: 0.60}, false},
 		{"openai/gpt-5", price.Price{Input: 1.25, Output: 10}, false},
 		{"text-embedding-3-small", price.Price{Input: 0.02}, false},
+		{"text-embedding-3-large@256", price.Price{Input: 0.13}, false},
 		{"offline-rules-v1", price.Price{}, false},
 		{"llama3.1:8b", price.Price{}, true},
 		{"test-chat", price.Price{}, true},
