@@ -127,18 +127,16 @@ func summary(w io.Writer, opts pass.Options, r pass.Result) {
 	fmt.Fprintf(w, "%s: run %d %s: embedded %d events with %s (%d requests, %d tokens), analysed %d with %s (%d failed%s), wrote %d relations%s, "+
 		"%d model calls, %d tokens in / %d out, %d invalid items dropped, %s, in %.1fs\n",
 		opts.Command, r.RunID, status, r.Embedded, opts.Embedder.Model(), r.EmbedRequests, r.EmbedTokens, r.Analysed, opts.Classifier.Model(),
-		r.Failed, extra, r.Written, byType, r.Calls, r.TokensIn, r.TokensOut, r.Invalid, costText(r.Cost, opts), r.Took.Seconds())
+		r.Failed, extra, r.Written, byType, r.Calls, r.TokensIn, r.TokensOut, r.Invalid, costText(opts, r), r.Took.Seconds())
 }
 
-// costText shows a pass's cost, or why it is unknown.
-func costText(cost *float64, opts pass.Options) string {
-	if cost != nil {
-		return "cost " + price.USD(*cost)
+// costText shows a pass's cost, or which model's price is missing.
+func costText(opts pass.Options, r pass.Result) string {
+	if r.Cost != nil {
+		return "cost " + price.USD(*r.Cost)
 	}
-	for _, m := range []string{opts.Classifier.Model(), opts.Embedder.Model()} {
-		if _, ok := opts.Prices.Lookup(m); !ok {
-			return price.Unknown(m)
-		}
+	if _, ok := opts.Prices.Lookup(opts.Embedder.Model()); !ok && r.EmbedTokens > 0 {
+		return price.Unknown(opts.Embedder.Model())
 	}
-	return "cost unknown"
+	return price.Unknown(opts.Classifier.Model())
 }
