@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	openai "github.com/sashabaranov/go-openai"
 
 	"github.com/relator/relator/embeddings"
@@ -183,4 +185,56 @@ func TestEstimateSendsNothing(t *testing.T) {
 	if m.chat.Load() != sent {
 		t.Fatal("the second estimate called the model")
 	}
+}
+
+// TestRunStopsAtTheCostBudget: `--max-cost` stops the pass before the call
+// that would cross it, at the price table's prices; without a price for
+// the chat model it refuses to start, naming the model.
+func TestRunStopsAtTheCostBudget(t *testing.T) {
+	m := newCountingModel(t)
+	url := freshSample(t)
+	p := start(t, m.environ(url), "run", "--max-cost", "0.002")
+	if code := p.wait(t); code != 0 {
+		t.Fatalf("exit %d\n%s%s", code, p.stdout.String(), p.stderr.String())
+	}
+	out := p.stdout.String()
+	left := 428 - queryInt(t, url, `SELECT count(*) FROM event_analyses WHERE status = 'done'`)
+	if !strings.Contains(out, "stopped at budget") || !strings.Contains(out, fmt.Sprintf(", %d events left for the next pass", left)) {
+		t.Fatalf("summary: %s", out)
+	}
+	cost := queryFloat(t, url, `SELECT cost_usd::float8 FROM runs`)
+	if m.chat.Load() == 0 || left == 0 || cost <= 0 || cost > 0.002 {
+		t.Fatalf("%d calls, %d events left, cost %v of $0.002", m.chat.Load(), left, cost)
+	}
+	p = start(t, m.environ(url, "RELATOR_CHAT_MODEL=test-chat"), "run", "--max-cost", "1")
+	if code := p.wait(t); code == 0 || !strings.Contains(p.stderr.String(), "a cost budget needs the chat model's price: cost unknown (no price for test-chat") {
+		t.Fatalf("exit %d without a price\n%s", code, p.stderr.String())
+	}
+}
+
+// TestOfflineEstimate: the offline providers make no requests, and the
+// estimate says so, at no cost.
+func TestOfflineEstimate(t *testing.T) {
+	url := freshSample(t)
+	out := mustCLI(t, url, "run", "--estimate")
+	for _, want := range []string{"embedding 428 events with offline-hash-v1-1024: 0 requests, 0 tokens", "analysing 428 events with offline-rules-v1: no model calls",
+		"run: estimate: 0 embedding requests, 0 model calls, 0 tokens in / 0 out expected, cost $0 at list prices"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("offline estimate lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func queryFloat(t *testing.T, url, sql string) float64 {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	var f float64
+	if err := conn.QueryRow(context.Background(), sql).Scan(&f); err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

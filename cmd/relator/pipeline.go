@@ -123,6 +123,7 @@ func summary(w io.Writer, opts pass.Options, r pass.Result) {
 	status := r.Status
 	if status == runs.Budget {
 		status = "stopped at budget"
+		extra += fmt.Sprintf(", %d events left for the next pass", r.Left)
 	}
 	fmt.Fprintf(w, "%s: run %d %s: embedded %d events with %s (%d requests, %d tokens), analysed %d with %s (%d failed%s), wrote %d relations%s, "+
 		"%d model calls, %d tokens in / %d out, %d invalid items dropped, %s, in %.1fs\n",

@@ -75,6 +75,9 @@ type Result struct {
 	RunID  int64
 	Status string // runs.Done, Partial, Failed, Aborted or Budget
 	runs.Totals
+	// Left is, for a pass stopped at its budget, the events of its scope
+	// still to be analysed: the next pass's work.
+	Left int
 	Took time.Duration
 }
 
@@ -252,6 +255,14 @@ func work(ctx context.Context, pool *pgxpool.Pool, opts Options, b *budget.Budge
 			return ErrAborted
 		}
 		if b != nil && b.Exhausted() {
+			tokens, usd := b.Used()
+			rem, err := analyzer.RemainingWork(ctx, pool, opts.Classifier, a)
+			if err != nil {
+				return err
+			}
+			res.Left = rem.Events
+			opts.Logger.Info("budget reached: no new claims, the rest stays pending", "chat_tokens", tokens, "usd", price.USD(usd),
+				"max_tokens", opts.MaxTokens, "max_cost", opts.MaxCost, "events_left", rem.Events)
 			return errBudget
 		}
 		if limit > 0 && res.Analysed+res.Failed+res.Dead >= limit {
