@@ -549,7 +549,7 @@ func (a *analysis) analyse(passCtx, ctx context.Context, h *heldClaim) Outcome {
 	o.Result = res
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(passCtx), writeTimeout)
 	defer cancel()
-	if errors.Is(err, ErrOverBudget) {
+	if errors.Is(err, ErrBudgetReached) {
 		// Not the event's fault: handed back pending, its attempt given
 		// back, for the next pass.
 		o.Status = "deferred"

@@ -347,7 +347,7 @@ func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates
 }
 
 // complete makes one chat call with msgs and adds it and its usage to res,
-// once the pass's budget has let it (ErrOverBudget otherwise).
+// once the pass's budget has let it (ErrBudgetReached otherwise).
 // The client's tokens-per-minute limit is told what the call may use: its
 // prompt's tokens (promptTokens, or counted when 0), and the output cap.
 func (o *OpenAI) complete(ctx context.Context, msgs []openai.ChatCompletionMessage, promptTokens int, res *Result) (openai.ChatCompletionResponse, error) {

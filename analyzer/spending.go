@@ -10,7 +10,7 @@ import (
 // included; the offline classifier makes no calls and never asks.
 type Budget interface {
 	// Reserve sets aside a call's prompt tokens and its expected output.
-	// It returns ErrOverBudget, and the call is not made, when the
+	// It returns ErrBudgetReached, and the call is not made, when the
 	// reservation would cross the budget; after that first refusal every
 	// later one is refused too, so the pass ends rather than picking
 	// smaller calls. Otherwise settle must be called once with the call's
@@ -21,10 +21,10 @@ type Budget interface {
 	Exhausted() bool
 }
 
-// ErrOverBudget is returned (wrapped) for a call the budget refused. The
+// ErrBudgetReached is returned (wrapped) for a call the budget refused. The
 // event it was for is handed back unanalysed and uncounted as an attempt:
 // it stays pending for the next pass.
-var ErrOverBudget = errors.New("the next call would cross the pass's budget")
+var ErrBudgetReached = errors.New("the next call would cross the pass's budget")
 
 // ExpectedOutputTokens is the output a chat call is expected to write,
 // what the budget reserves for it and estimates count: about two related

@@ -103,6 +103,20 @@ func TestRunStopsAtTheTokenBudgetAndTheNextRunFinishes(t *testing.T) {
 	if bad := queryInt(t, url, `SELECT count(*) FROM event_analyses WHERE status <> 'done' AND (status <> 'pending' OR attempts > 0)`); bad != 0 {
 		t.Fatalf("%d analyses left failed, claimed or with an attempt counted", bad)
 	}
+	// The estimate of what is left: exactly the events left, with their
+	// real candidates (everything is embedded now), and no request.
+	left := 428 - queryInt(t, url, `SELECT count(*) FROM event_analyses WHERE status = 'done'`)
+	est := start(t, m.environ(url), "run", "--estimate")
+	if code := est.wait(t); code != 0 {
+		t.Fatalf("estimate exited %d", code)
+	}
+	if want := fmt.Sprintf("analysing %d events with gpt-4o-mini: %d calls, ", left, left); !strings.Contains(est.stdout.String(), want) ||
+		strings.Contains(est.stdout.String(), "stand-in") || !strings.Contains(est.stdout.String(), "embedding 0 events") {
+		t.Fatalf("estimate after the budgeted run lacks %q or uses stand-ins:\n%s", want, est.stdout.String())
+	}
+	if m.chat.Load() != calls {
+		t.Fatal("the estimate called the model")
+	}
 	second := start(t, m.environ(url), "run")
 	if code := second.wait(t); code != 0 {
 		t.Fatalf("second run exited %d\n%s%s", code, second.stdout.String(), second.stderr.String())
@@ -128,8 +142,7 @@ func TestRunStopsAtTheTokenBudgetAndTheNextRunFinishes(t *testing.T) {
 // TestEstimateSendsNothing: `relator run --estimate` and `relator backfill
 // --estimate` on the freshly imported sample print calls, tokens and cost
 // and make no request at all to the model server, embeddings included, and
-// write no run; after a budgeted run the estimate counts exactly the events
-// left, with their real candidates.
+// write no run.
 func TestEstimateSendsNothing(t *testing.T) {
 	m := newCountingModel(t)
 	url := freshSample(t)
@@ -167,24 +180,6 @@ func TestEstimateSendsNothing(t *testing.T) {
 		t.Fatalf("estimates wrote %d runs and vectors", n)
 	}
 
-	if code := start(t, m.environ(url), "run", "--max-tokens", "20000").wait(t); code != 0 {
-		t.Fatal("budgeted run failed")
-	}
-	left := 428 - queryInt(t, url, `SELECT count(*) FROM event_analyses WHERE status = 'done'`)
-	sent := m.chat.Load()
-	est = start(t, m.environ(url), "run", "--estimate")
-	if code := est.wait(t); code != 0 {
-		t.Fatalf("second estimate exited %d", code)
-	}
-	out = est.stdout.String()
-	t.Log(out)
-	if want := fmt.Sprintf("analysing %d events with gpt-4o-mini: %d calls, ", left, left); !strings.Contains(out, want) ||
-		strings.Contains(out, "stand-in") || !strings.Contains(out, "embedding 0 events") {
-		t.Fatalf("estimate after a budgeted run lacks %q or uses stand-ins:\n%s", want, out)
-	}
-	if m.chat.Load() != sent {
-		t.Fatal("the second estimate called the model")
-	}
 }
 
 // TestRunStopsAtTheCostBudget: `--max-cost` stops the pass before the call

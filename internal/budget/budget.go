@@ -49,15 +49,15 @@ func (b *Budget) Reserve(promptTokens, outputTokens int) (func(in, out int), err
 	defer b.mu.Unlock()
 	switch {
 	case b.refused:
-		return nil, fmt.Errorf("%w: an earlier call was refused", analyzer.ErrOverBudget)
+		return nil, fmt.Errorf("%w: an earlier call was refused", analyzer.ErrBudgetReached)
 	case b.opts.MaxTokens > 0 && b.tokens+n > b.opts.MaxTokens:
 		b.refused = true
 		return nil, fmt.Errorf("%w: %d chat tokens used or reserved, this call needs about %d, the limit is %d",
-			analyzer.ErrOverBudget, b.tokens, n, b.opts.MaxTokens)
+			analyzer.ErrBudgetReached, b.tokens, n, b.opts.MaxTokens)
 	case b.opts.MaxCost > 0 && b.cost+c > b.opts.MaxCost:
 		b.refused = true
 		return nil, fmt.Errorf("%w: %s spent or reserved, this call needs about %s, the limit is %s",
-			analyzer.ErrOverBudget, price.USD(b.cost), price.USD(c), price.USD(b.opts.MaxCost))
+			analyzer.ErrBudgetReached, price.USD(b.cost), price.USD(c), price.USD(b.opts.MaxCost))
 	}
 	b.tokens += n
 	b.cost += c

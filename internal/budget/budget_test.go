@@ -28,13 +28,13 @@ func TestReservationsAndSettlement(t *testing.T) {
 	if n, _ := b.Used(); n != 320 {
 		t.Fatalf("after settling: %d, want 320", n)
 	}
-	if _, err := b.Reserve(600, 100); !errors.Is(err, analyzer.ErrOverBudget) {
+	if _, err := b.Reserve(600, 100); !errors.Is(err, analyzer.ErrBudgetReached) {
 		t.Fatalf("a call crossing the limit: %v", err)
 	}
 	if !b.Exhausted() {
 		t.Fatal("not exhausted after a refusal")
 	}
-	if _, err := b.Reserve(10, 10); !errors.Is(err, analyzer.ErrOverBudget) {
+	if _, err := b.Reserve(10, 10); !errors.Is(err, analyzer.ErrBudgetReached) {
 		t.Fatalf("a call after a refusal: %v", err)
 	}
 	if n, _ := b.Used(); n != 320 {
@@ -51,7 +51,7 @@ func TestCostLimitCountsCharges(t *testing.T) {
 	if _, c := b.Used(); math.Abs(c-0.01) > 1e-12 {
 		t.Fatalf("cost %v, want 0.01", c)
 	}
-	if _, err := b.Reserve(1, 0); !errors.Is(err, analyzer.ErrOverBudget) {
+	if _, err := b.Reserve(1, 0); !errors.Is(err, analyzer.ErrBudgetReached) {
 		t.Fatalf("over the cost: %v", err)
 	}
 }
