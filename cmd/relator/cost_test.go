@@ -89,6 +89,7 @@ func TestRunStopsAtTheTokenBudgetAndTheNextRunFinishes(t *testing.T) {
 		t.Fatalf("budgeted run exited %d\n%s%s", code, first.stdout.String(), first.stderr.String())
 	}
 	out := first.stdout.String()
+	t.Log(out)
 	if !strings.Contains(out, "stopped at budget") || !strings.Contains(out, "left pending at the budget") {
 		t.Fatalf("summary: %s", out)
 	}
