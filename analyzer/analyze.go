@@ -65,6 +65,10 @@ type Options struct {
 	// prompt version) again as pending when the analysis finds it; by
 	// default a rejection is remembered and the pair is not written again.
 	ReaskRejected bool
+	// Budget, when set, is asked before every chat call; once it refuses
+	// one, no new claims are made, the refused event is handed back
+	// pending and Analyze returns when the calls in flight end.
+	Budget Budget
 	// RunID is stored with every relation and analysis written.
 	RunID  int64
 	Logger *slog.Logger
@@ -93,8 +97,9 @@ func (o Options) withDefaults() Options {
 type Outcome struct {
 	EventID int64
 	// Status is done, failed (retried by a later pass), dead (failed for
-	// the last time), lost (another process took the claim over) or
-	// released (interrupted; handed back unanalysed).
+	// the last time), lost (another process took the claim over),
+	// released (interrupted; handed back unanalysed) or deferred (its call
+	// would have crossed the budget; handed back unanalysed).
 	Status    string
 	Relations []RelationType // inserted
 	Result    Result         // the classifier's calls, tokens and dropped items
@@ -108,6 +113,7 @@ type Stats struct {
 	Dead      int // events whose analysis failed for the last time
 	Lost      int // claims another process took over after their lease ran out
 	Released  int // claims handed back unanalysed on interruption
+	Deferred  int // claims handed back unanalysed at the budget
 	TakenOver int // claims taken over from processes whose leases ran out
 	Written   int // relations inserted
 	ByType    map[RelationType]int
@@ -130,6 +136,8 @@ func (s *Stats) add(o Outcome) {
 		s.Lost++
 	case "released":
 		s.Released++
+	case "deferred":
+		s.Deferred++
 	}
 	s.Calls += o.Result.Calls
 	s.Reused += o.Result.Reused
@@ -154,6 +162,7 @@ func (s *Stats) Merge(o Stats) {
 	s.Dead += o.Dead
 	s.Lost += o.Lost
 	s.Released += o.Released
+	s.Deferred += o.Deferred
 	s.TakenOver += o.TakenOver
 	s.Written += o.Written
 	s.Calls += o.Calls
@@ -476,7 +485,7 @@ func (a *analysis) releaseUnstarted(claims []claim) {
 }
 
 func (a *analysis) stopping(ctx context.Context) bool {
-	if ctx.Err() != nil {
+	if ctx.Err() != nil || a.opts.Budget != nil && a.opts.Budget.Exhausted() {
 		return true
 	}
 	select {
@@ -539,10 +548,19 @@ const writeTimeout = 15 * time.Second
 
 func (a *analysis) analyse(passCtx, ctx context.Context, h *heldClaim) Outcome {
 	o := Outcome{EventID: h.eventID}
-	res, rels, cands, err := analyseOne(ctx, a.pool, a.c, a.opts, h.claim)
+	res, rels, cands, err := analyseOne(withBudget(ctx, a.opts.Budget), a.pool, a.c, a.opts, h.claim)
 	o.Result = res
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(passCtx), writeTimeout)
 	defer cancel()
+	if errors.Is(err, ErrBudgetReached) {
+		// Not the event's fault: handed back pending, its attempt given
+		// back, for the next pass.
+		o.Status = "deferred"
+		if rerr := release(wctx, a.pool, []claim{h.claim}); rerr != nil {
+			a.opts.Logger.Error("release claim", "event", h.eventID, "err", rerr)
+		}
+		return o
+	}
 	if err != nil && ctx.Err() != nil {
 		// Interrupted, or the lease was lost: nothing is recorded against
 		// the event.

@@ -354,7 +354,8 @@ func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates
 }
 
 // complete makes one chat call (kind CallFirst or CallRepair) with msgs and
-// adds it and its usage to res. The client's tokens-per-minute limit is
+// adds it and its usage to res, once the pass's budget has let it
+// (ErrBudgetReached otherwise). The client's tokens-per-minute limit is
 // told what the call may use: its prompt's tokens (promptTokens, or counted
 // when 0), and the output cap. With a call log, an answer stored for the
 // same request is returned instead (counted in res.Reused), and every call
@@ -380,8 +381,13 @@ func (o *OpenAI) complete(ctx context.Context, newEvent events.Event, kind strin
 		}
 		promptTokens = n + o.schemaTokens
 	}
+	settle, err := reserve(ctx, promptTokens, ExpectedOutputTokens)
+	if err != nil {
+		return openai.ChatCompletionResponse{}, err // not made
+	}
 	began := time.Now()
 	resp, err := o.client.CreateChatCompletion(openaiclient.WithTokens(ctx, promptTokens+o.maxTokens), req)
+	settle(resp.Usage.PromptTokens, resp.Usage.CompletionTokens)
 	res.Calls++
 	if rerr := logged.record(ctx, resp, err, time.Since(began)); rerr != nil {
 		return resp, rerr

@@ -8,10 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"math"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/relator/relator/internal/price"
 )
 
 // DefaultDatabaseURL is where `make db` starts its private server.
@@ -97,6 +100,20 @@ type Config struct {
 	// rejected again as pending when a new prompt version or model finds
 	// it; by default the rejection is remembered.
 	ReaskRejected bool
+
+	// PricesFile is RELATOR_PRICES, the file of per-model prices read into
+	// Prices; PriceIn and PriceOut, when set (not negative), price the chat
+	// model's input and output tokens over the table's.
+	PricesFile        string
+	PriceIn, PriceOut float64
+	// Prices turns tokens into cost: the dated defaults, the file's prices
+	// over them, then PriceIn/PriceOut for ChatModel. Filled by Load.
+	Prices price.Table
+	// MaxTokens and MaxCost are the budget of one pass's chat calls: chat
+	// tokens in plus out, and US dollars (embedding spending included);
+	// 0 means none.
+	MaxTokens int
+	MaxCost   float64
 
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
@@ -205,6 +222,16 @@ func settings() []setting {
 			func(c *Config, v string) error { return setPositiveDuration(&c.ProgressEvery, v, time.Second) }},
 		{"RELATOR_REASK_REJECTED", "reask-rejected", "false", "write pairs a reviewer rejected again as pending under a new prompt version or model",
 			func(c *Config, v string) error { return setBool(&c.ReaskRejected, v) }},
+		{"RELATOR_PRICES", "prices", "", "file of per-model prices in USD per 1M tokens: JSON {\"MODEL\": {\"input\": 0.15, \"output\": 0.6}} (.json) or CSV model,input,output; over the dated defaults",
+			func(c *Config, v string) error { c.PricesFile = v; return nil }},
+		{"RELATOR_PRICE_IN", "price-in", "", "USD per 1M input tokens of the chat model (empty: the price table's)",
+			func(c *Config, v string) error { return setPrice(&c.PriceIn, v) }},
+		{"RELATOR_PRICE_OUT", "price-out", "", "USD per 1M output tokens of the chat model (empty: the price table's)",
+			func(c *Config, v string) error { return setPrice(&c.PriceOut, v) }},
+		{"RELATOR_MAX_TOKENS", "max-tokens", "0", "chat tokens (in + out) one pass may use; the pass stops cleanly before a call that would cross it (0: no limit)",
+			func(c *Config, v string) error { return setInt(&c.MaxTokens, v, 0) }},
+		{"RELATOR_MAX_COST", "max-cost", "0", "US dollars one pass may spend (embeddings and chat); the pass stops cleanly before a chat call that would cross it (0: no limit)",
+			func(c *Config, v string) error { return setMoney(&c.MaxCost, v) }},
 		{"RELATOR_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
 			func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 		{"RELATOR_LOG_FORMAT", "log-format", "text", "text or json",
@@ -249,6 +276,9 @@ func Flags(fs *flag.FlagSet, lookupEnv func(string) (string, bool)) func() (Conf
 			}
 		}
 		if err := errors.Join(errs...); err != nil {
+			return Config{}, err
+		}
+		if err := c.loadPrices(); err != nil {
 			return Config{}, err
 		}
 		return c, c.Validate()
@@ -381,6 +411,49 @@ func setProvider(p *Provider, v string) error {
 		return nil
 	}
 	return errors.New("want auto, openai or offline")
+}
+
+// loadPrices fills Prices: the defaults, RELATOR_PRICES over them, then
+// RELATOR_PRICE_IN/_OUT for the chat model.
+func (c *Config) loadPrices() error {
+	c.Prices = price.Defaults()
+	if c.PricesFile != "" {
+		t, err := c.Prices.LoadFile(c.PricesFile)
+		if err != nil {
+			return fmt.Errorf("RELATOR_PRICES (-prices): %w", err)
+		}
+		c.Prices = t
+	}
+	if c.PriceIn >= 0 || c.PriceOut >= 0 {
+		p, _ := c.Prices.Lookup(c.ChatModel)
+		if c.PriceIn >= 0 {
+			p.Input = c.PriceIn
+		}
+		if c.PriceOut >= 0 {
+			p.Output = c.PriceOut
+		}
+		c.Prices = c.Prices.With(c.ChatModel, p)
+	}
+	return nil
+}
+
+// setPrice reads a price in USD per 1M tokens; empty is unset (-1).
+func setPrice(p *float64, v string) error {
+	if v == "" {
+		*p = -1
+		return nil
+	}
+	return setMoney(p, v)
+}
+
+// setMoney reads a non-negative amount of US dollars.
+func setMoney(p *float64, v string) error {
+	f, err := strconv.ParseFloat(strings.TrimPrefix(v, "$"), 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) {
+		return errors.New("want a non-negative number of US dollars, e.g. 0.50")
+	}
+	*p = f
+	return nil
 }
 
 func setBool(p *bool, v string) error {

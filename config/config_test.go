@@ -203,3 +203,47 @@ func TestAzure(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPricesAndBudget: RELATOR_PRICES over the defaults, RELATOR_PRICE_IN
+// and _OUT over both for the chat model, the budget settings read, and a
+// malformed price file or amount named.
+func TestPricesAndBudget(t *testing.T) {
+	file := t.TempDir() + "/prices.csv"
+	if err := os.WriteFile(file, []byte("model,input,output\nlocal-llm,0.5,1.5\ngpt-4o-mini,0.2,0.8\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c, err := load(t, map[string]string{"RELATOR_PRICES": file, "RELATOR_CHAT_MODEL": "gpt-4o-mini", "RELATOR_PRICE_OUT": "0.9"},
+		"-max-tokens", "5000", "-max-cost", "$1.25")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p, ok := c.Prices.Lookup("local-llm"); !ok || p.Input != 0.5 || p.Output != 1.5 {
+		t.Fatalf("file price: %+v %v", p, ok)
+	}
+	if p, _ := c.Prices.Lookup("gpt-4o-mini"); p.Input != 0.2 || p.Output != 0.9 {
+		t.Fatalf("chat model price: %+v", p)
+	}
+	if p, _ := c.Prices.Lookup("gpt-4o"); p.Input != 2.5 {
+		t.Fatalf("defaults kept: %+v", p)
+	}
+	if c.MaxTokens != 5000 || c.MaxCost != 1.25 {
+		t.Fatalf("budget: %d tokens, $%v", c.MaxTokens, c.MaxCost)
+	}
+	d, err := load(t, nil)
+	if err != nil || d.MaxTokens != 0 || d.MaxCost != 0 {
+		t.Fatalf("default budget: %v %v %v", d.MaxTokens, d.MaxCost, err)
+	}
+	if _, ok := d.Prices.Lookup("test-chat"); ok {
+		t.Fatal("an unknown model got a price")
+	}
+	if err := os.WriteFile(file, []byte("m,cheap,1\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := load(t, map[string]string{"RELATOR_PRICES": file}); err == nil || !strings.Contains(err.Error(), "RELATOR_PRICES") ||
+		!strings.Contains(err.Error(), "line 1, field input") {
+		t.Fatalf("bad file: %v", err)
+	}
+	if _, err := load(t, map[string]string{"RELATOR_MAX_COST": "-1"}); err == nil || !strings.Contains(err.Error(), "RELATOR_MAX_COST") {
+		t.Fatalf("negative cost: %v", err)
+	}
+}

@@ -25,6 +25,7 @@ const (
 	Partial = "partial" // finished, but some events failed (see failed, dead)
 	Failed  = "failed"  // ended early by an error
 	Aborted = "aborted" // interrupted, or its process died
+	Budget  = "budget"  // stopped cleanly at its token or cost budget; the rest is pending
 )
 
 // HeartbeatEvery is how often a live run says so; a run silent for
@@ -49,6 +50,13 @@ type Info struct {
 type Totals struct {
 	Embedded  int
 	Refreshed int
+	// EmbedRequests and EmbedTokens are the embeddings requests made and
+	// the input tokens the server billed for them.
+	EmbedRequests int
+	EmbedTokens   int
+	// Cost is what the run's chat and embedding tokens cost in US dollars
+	// at the price table's prices; nil when a model it used has no price.
+	Cost *float64
 	analyzer.Stats
 }
 
@@ -121,10 +129,11 @@ func Finish(ctx context.Context, pool *pgxpool.Pool, id int64, status string, t 
 		UPDATE runs SET status = $2, finished_at = now(), heartbeat_at = now(), embedded = $3, refreshed = $4,
 		       analysed = $5, failed = $6, dead = $7, lost = $8, relations = $9,
 		       llm_calls = $10, tokens_in = $11, tokens_out = $12, invalid = $13, error = nullif($14, ''),
-		       reused_calls = $15
+		       embedding_requests = $15, embedding_tokens = $16, cost_usd = $17,
+		       reused_calls = $18
 		 WHERE id = $1`,
 		id, status, t.Embedded, t.Refreshed, t.Analysed, t.Failed, t.Dead, t.Lost, t.Written,
-		t.Calls, t.TokensIn, t.TokensOut, t.Invalid, msg, t.Reused)
+		t.Calls, t.TokensIn, t.TokensOut, t.Invalid, msg, t.EmbedRequests, t.EmbedTokens, t.Cost, t.Reused)
 	if err != nil {
 		return fmt.Errorf("record run end: %w", err)
 	}
@@ -157,7 +166,16 @@ type Run struct {
 	TokensIn      int64          `json:"tokens_in"`
 	TokensOut     int64          `json:"tokens_out"`
 	Invalid       int            `json:"invalid"`
-	Error         string         `json:"error"`
+	// EmbeddingRequests and EmbeddingTokens are the embeddings requests
+	// and their billed input tokens; Calls, TokensIn and TokensOut the chat
+	// calls and their tokens.
+	EmbeddingRequests int   `json:"embedding_requests"`
+	EmbeddingTokens   int64 `json:"embedding_tokens"`
+	// CostUSD is what the tokens cost at the price table's list prices
+	// when the run ended; null while it runs and when a model it used had
+	// no price.
+	CostUSD *float64 `json:"cost_usd"`
+	Error   string   `json:"error"`
 }
 
 // List returns the newest limit runs, newest first, after closing the runs
@@ -171,7 +189,7 @@ func List(ctx context.Context, pool *pgxpool.Pool, limit int) ([]Run, error) {
 		       extract(epoch FROM coalesce(finished_at, now()) - started_at)::float8,
 		       coalesce(host, ''), coalesce(pid, 0), embedder, classifier, prompt_version, params,
 		       embedded, refreshed, analysed, failed, dead, lost, relations, llm_calls, tokens_in, tokens_out,
-		       invalid, coalesce(error, ''), reused_calls
+		       invalid, embedding_requests, embedding_tokens, cost_usd::float8, coalesce(error, ''), reused_calls
 		  FROM runs ORDER BY started_at DESC, id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list runs: %w", err)
@@ -180,7 +198,8 @@ func List(ctx context.Context, pool *pgxpool.Pool, limit int) ([]Run, error) {
 		var r Run
 		err := row.Scan(&r.ID, &r.Command, &r.Status, &r.StartedAt, &r.FinishedAt, &r.Seconds, &r.Host, &r.PID,
 			&r.Embedder, &r.Classifier, &r.PromptVersion, &r.Params, &r.Embedded, &r.Refreshed, &r.Analysed,
-			&r.Failed, &r.Dead, &r.Lost, &r.Relations, &r.Calls, &r.TokensIn, &r.TokensOut, &r.Invalid, &r.Error, &r.Reused)
+			&r.Failed, &r.Dead, &r.Lost, &r.Relations, &r.Calls, &r.TokensIn, &r.TokensOut, &r.Invalid,
+			&r.EmbeddingRequests, &r.EmbeddingTokens, &r.CostUSD, &r.Error, &r.Reused)
 		return r, err
 	})
 	if err != nil {

@@ -19,7 +19,8 @@ func TestRunsRecordAndList(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	totals := runs.Totals{Embedded: 3, Stats: analyzer.Stats{Analysed: 2, Failed: 1, Written: 4, Calls: 3, Reused: 2, TokensIn: 30, TokensOut: 5}}
+	cost := 0.001234
+	totals := runs.Totals{Embedded: 3, EmbedRequests: 1, EmbedTokens: 42, Cost: &cost, Stats: analyzer.Stats{Analysed: 2, Failed: 1, Written: 4, Calls: 3, Reused: 2, TokensIn: 30, TokensOut: 5}}
 	if err := runs.Finish(ctx, pool, id, runs.Partial, totals, errors.New("some analyses failed")); err != nil {
 		t.Fatal(err)
 	}
@@ -29,7 +30,8 @@ func TestRunsRecordAndList(t *testing.T) {
 	}
 	r := list[0]
 	if r.ID != id || r.Status != runs.Partial || r.Embedded != 3 || r.Analysed != 2 || r.Failed != 1 || r.Relations != 4 ||
-		r.Calls != 3 || r.Reused != 2 || r.TokensIn != 30 || r.Error != "some analyses failed" || r.FinishedAt == nil || r.PID == 0 {
+		r.Calls != 3 || r.Reused != 2 || r.TokensIn != 30 || r.Error != "some analyses failed" || r.FinishedAt == nil || r.PID == 0 ||
+		r.EmbeddingRequests != 1 || r.EmbeddingTokens != 42 || r.CostUSD == nil || *r.CostUSD != cost {
 		t.Fatalf("run recorded as %+v", r)
 	}
 	last, ok, err := runs.Latest(ctx, pool, "backfill", "c", "v1", map[string]any{"from": "2015-09-01", "reanalyze": true})
@@ -38,6 +40,27 @@ func TestRunsRecordAndList(t *testing.T) {
 	}
 	if _, ok, _ := runs.Latest(ctx, pool, "backfill", "c", "v1", map[string]any{"from": "2016-01-01"}); ok {
 		t.Fatal("latest matched a run of other params")
+	}
+}
+
+// TestUnknownCostIsNullAndBudgetIsAStatus: a run without a price records
+// no cost (not 0), and a pass stopped at its budget is recorded as such.
+func TestUnknownCostIsNullAndBudgetIsAStatus(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.New(t)
+	id, err := runs.Start(ctx, pool, runs.Info{Command: "run", Embedder: "e", Classifier: "c", PromptVersion: "v1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := runs.Finish(ctx, pool, id, runs.Budget, runs.Totals{Stats: analyzer.Stats{Calls: 2, TokensIn: 10}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	list, err := runs.List(ctx, pool, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := list[0]; r.Status != runs.Budget || r.CostUSD != nil || r.Calls != 2 {
+		t.Fatalf("run recorded as %+v", r)
 	}
 }
 

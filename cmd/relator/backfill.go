@@ -18,6 +18,7 @@ func backfillCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 	to := fs.String("to", "", "last day (YYYY-MM-DD, included) or RFC 3339 time (included) of the range (required)")
 	reanalyze := fs.Bool("reanalyze", false, "analyse again the events already analysed under the current model and prompt version; reviewed relations stay as they are")
 	limit := fs.Int("limit", 0, "analyse at most this many events (0: all)")
+	estimate := fs.Bool("estimate", false, "count the requests, tokens and cost the backfill would send, without calling the model or writing anything")
 	return func(ctx context.Context, inv invocation) error {
 		if len(inv.args) > 0 {
 			return usageError{"backfill takes no arguments"}
@@ -75,6 +76,10 @@ func backfillCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			params["reanalyse_before"] = cutoff.Format(time.RFC3339Nano)
 		}
 		opts.Params = params
+		if *estimate {
+			opts.Analysis.PassStart = now
+			return printEstimate(ctx, pool, inv.stdout, opts)
+		}
 
 		probe := opts.Analysis
 		probe.PassStart = now

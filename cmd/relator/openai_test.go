@@ -87,14 +87,30 @@ func TestRunWithAnOpenAICompatibleServer(t *testing.T) {
 	if embedCalls.Load() != 2 || chatCalls.Load() != 427 {
 		t.Fatalf("%d embedding requests, %d chat calls; want 2 and 427\n%s", embedCalls.Load(), chatCalls.Load(), out)
 	}
-	for _, want := range []string{"embedded 428 events with test-embedder", "analysed 428 with test-chat", "wrote 427 relations (continuation 427)",
-		"427 model calls, 213500 tokens in / 12810 out, 0 invalid"} {
+	for _, want := range []string{"embedded 428 events with test-embedder (2 requests, 4280 tokens)", "analysed 428 with test-chat", "wrote 427 relations (continuation 427)",
+		"427 model calls, 213500 tokens in / 12810 out, 0 invalid",
+		"cost unknown (no price for test-embedder; set RELATOR_PRICES=FILE or RELATOR_PRICE_IN/RELATOR_PRICE_OUT)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("run summary lacks %q:\n%s", want, out)
 		}
 	}
 	out = runCLI("run")
-	if !strings.Contains(out, "wrote 0 relations, 0 model calls") || chatCalls.Load() != 427 {
+	if !strings.Contains(out, "wrote 0 relations, 0 model calls") || !strings.Contains(out, "cost $0,") || chatCalls.Load() != 427 {
 		t.Fatalf("second run: %s", out)
+	}
+	// The runs are listed with their accounting: the first one's cost
+	// unknown (no price for its models), not 0; the second's 0 (no tokens).
+	out = runCLI("runs", "--json")
+	var list []map[string]any
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list) != 2 {
+		t.Fatalf("runs --json: %v\n%s", err, out)
+	}
+	first := list[1]
+	if first["embedding_requests"] != 2.0 || first["embedding_tokens"] != 4280.0 || first["llm_calls"] != 427.0 ||
+		first["tokens_in"] != 213500.0 || first["cost_usd"] != nil || list[0]["cost_usd"] != 0.0 {
+		t.Fatalf("runs --json: %v", list)
+	}
+	if out = runCLI("runs"); !regexp.MustCompile(`done .* 2/4280 +427 +213500/12810 +unknown`).MatchString(out) {
+		t.Fatalf("runs:\n%s", out)
 	}
 }

@@ -16,6 +16,8 @@ import (
 	"github.com/relator/relator/internal/db"
 	"github.com/relator/relator/internal/openaiclient"
 	"github.com/relator/relator/internal/pass"
+	"github.com/relator/relator/internal/price"
+	"github.com/relator/relator/runs"
 )
 
 // passOptions builds the options of a pass on pool from the configuration,
@@ -42,6 +44,9 @@ func passOptions(inv invocation, command string, pool *pgxpool.Pool) (pass.Optio
 			ReaskRejected:  cfg.ReaskRejected,
 		},
 		DeferIndexAt: cfg.BulkIndexAt,
+		Prices:       cfg.Prices,
+		MaxTokens:    cfg.MaxTokens,
+		MaxCost:      cfg.MaxCost,
 		Stop:         inv.stop,
 		Logger:       inv.log,
 	}, nil
@@ -118,8 +123,27 @@ func summary(w io.Writer, opts pass.Options, r pass.Result) {
 	if r.Released > 0 {
 		extra += fmt.Sprintf(", %d released unfinished", r.Released)
 	}
-	fmt.Fprintf(w, "%s: run %d %s: embedded %d events with %s, analysed %d with %s (%d failed%s), wrote %d relations%s, "+
-		"%d model calls, %d tokens in / %d out, %d invalid items dropped, %d answers reused, in %.1fs\n",
-		opts.Command, r.RunID, r.Status, r.Embedded, opts.Embedder.Model(), r.Analysed, opts.Classifier.Model(), r.Failed, extra,
-		r.Written, byType, r.Calls, r.TokensIn, r.TokensOut, r.Invalid, r.Reused, r.Took.Seconds())
+	if r.Deferred > 0 {
+		extra += fmt.Sprintf(", %d left pending at the budget", r.Deferred)
+	}
+	status := r.Status
+	if status == runs.Budget {
+		status = "stopped at budget"
+		extra += fmt.Sprintf(", %d events left for the next pass", r.Left)
+	}
+	fmt.Fprintf(w, "%s: run %d %s: embedded %d events with %s (%d requests, %d tokens), analysed %d with %s (%d failed%s), wrote %d relations%s, "+
+		"%d model calls, %d tokens in / %d out, %d invalid items dropped, %d answers reused, %s, in %.1fs\n",
+		opts.Command, r.RunID, status, r.Embedded, opts.Embedder.Model(), r.EmbedRequests, r.EmbedTokens, r.Analysed, opts.Classifier.Model(),
+		r.Failed, extra, r.Written, byType, r.Calls, r.TokensIn, r.TokensOut, r.Invalid, r.Reused, costText(opts, r), r.Took.Seconds())
+}
+
+// costText shows a pass's cost, or which model's price is missing.
+func costText(opts pass.Options, r pass.Result) string {
+	if r.Cost != nil {
+		return "cost " + price.USD(*r.Cost)
+	}
+	if _, ok := opts.Prices.Lookup(opts.Embedder.Model()); !ok && r.EmbedTokens > 0 {
+		return price.Unknown(opts.Embedder.Model())
+	}
+	return price.Unknown(opts.Classifier.Model())
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/relator/relator/internal/db"
+	"github.com/relator/relator/internal/price"
 	"github.com/relator/relator/runs"
 )
 
@@ -44,17 +45,25 @@ func runsCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(inv.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tCOMMAND\tSTARTED\tSECONDS\tSTATUS\tEMBEDDED\tANALYSED\tFAILED\tDEAD\tRELATIONS\tCALLS\tREUSED\tTOKENS IN/OUT\tERROR")
+		fmt.Fprintln(tw, "ID\tCOMMAND\tSTARTED\tSECONDS\tSTATUS\tEMBEDDED\tANALYSED\tFAILED\tDEAD\tRELATIONS\tEMBED REQS/TOKENS\tCALLS\tREUSED\tTOKENS IN/OUT\tCOST\tERROR")
 		counts := map[string]int{}
 		for _, r := range list {
 			counts[r.Status]++
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%.1f\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d/%d\t%s\n",
+			cost := "unknown"
+			switch {
+			case r.CostUSD != nil:
+				cost = price.USD(*r.CostUSD)
+			case r.Status == runs.Running:
+				cost = "-"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%.1f\t%s\t%d\t%d\t%d\t%d\t%d\t%d/%d\t%d\t%d\t%d/%d\t%s\t%s\n",
 				r.ID, r.Command, r.StartedAt.Local().Format(time.DateTime), r.Seconds, r.Status, r.Embedded, r.Analysed,
-				r.Failed, r.Dead, r.Relations, r.Calls, r.Reused, r.TokensIn, r.TokensOut, oneLine(r.Error, 80))
+				r.Failed, r.Dead, r.Relations, r.EmbeddingRequests, r.EmbeddingTokens, r.Calls, r.Reused, r.TokensIn, r.TokensOut, cost,
+				oneLine(r.Error, 80))
 		}
 		tw.Flush()
 		var parts []string
-		for _, s := range []string{runs.Running, runs.Done, runs.Partial, runs.Failed, runs.Aborted} {
+		for _, s := range []string{runs.Running, runs.Done, runs.Partial, runs.Budget, runs.Failed, runs.Aborted} {
 			if counts[s] > 0 {
 				parts = append(parts, fmt.Sprintf("%d %s", counts[s], s))
 			}

@@ -76,7 +76,8 @@ func observe(ctx context.Context, m *metrics.Metrics, pool *pgxpool.Pool, opts p
 		rels[string(t)] = n
 	}
 	m.ObservePass(metrics.Pass{Outcome: res.Status, Duration: res.Took, Embedded: res.Embedded, Analysed: res.Analysed,
-		Failed: res.Failed, Dead: res.Dead, Relations: rels, Calls: res.Calls, TokensIn: res.TokensIn, TokensOut: res.TokensOut})
+		Failed: res.Failed, Dead: res.Dead, Relations: rels, Calls: res.Calls, TokensIn: res.TokensIn, TokensOut: res.TokensOut,
+		EmbedRequests: res.EmbedRequests, EmbedTokens: res.EmbedTokens, Cost: costByKind(opts, res)})
 	for range res.Failed + res.Dead {
 		m.Error(metrics.ErrorModel)
 	}
@@ -101,4 +102,17 @@ func observe(ctx context.Context, m *metrics.Metrics, pool *pgxpool.Pool, opts p
 		p[metrics.StateDead] = k.Dead
 	}
 	m.SetPending(p)
+}
+
+// costByKind is what a pass's chat and embedding tokens cost, leaving out
+// a kind whose model has no price.
+func costByKind(opts pass.Options, res pass.Result) map[string]float64 {
+	out := map[string]float64{}
+	if p, ok := opts.Prices.Lookup(opts.Classifier.Model()); ok {
+		out[metrics.KindChat] = p.Cost(res.TokensIn, res.TokensOut)
+	}
+	if p, ok := opts.Prices.Lookup(opts.Embedder.Model()); ok {
+		out[metrics.KindEmbedding] = p.Cost(res.EmbedTokens, 0)
+	}
+	return out
 }

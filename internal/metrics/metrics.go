@@ -19,6 +19,7 @@ const (
 	OutcomePartial = "partial" // finished, some events failed
 	OutcomeFailed  = "failed"  // ended by an error
 	OutcomeAborted = "aborted" // stopped before it finished (shutdown)
+	OutcomeBudget  = "budget"  // stopped cleanly at its token or cost budget
 	OutcomeSkipped = "skipped" // a tick that ran no pass here
 )
 
@@ -59,7 +60,20 @@ type Metrics struct {
 	duration  prometheus.Histogram
 	pending   *prometheus.GaugeVec
 	nextFire  prometheus.Gauge
+	// byKind counts model tokens by kind (chat_in, chat_out, embedding),
+	// embedRequests the embeddings requests, cost US dollars by kind.
+	byKind        *prometheus.CounterVec
+	embedRequests prometheus.Counter
+	cost          *prometheus.CounterVec
 }
+
+// Kinds of model tokens and of cost.
+const (
+	KindChatIn    = "chat_in"
+	KindChatOut   = "chat_out"
+	KindEmbedding = "embedding"
+	KindChat      = "chat"
+)
 
 // New returns relator's collectors registered, with the Go runtime's and the
 // process's, on a registry of their own.
@@ -68,7 +82,7 @@ func New() *Metrics {
 		registry: prometheus.NewRegistry(),
 		passes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "relator_passes_total",
-			Help: "Passes by outcome: done, partial (some events failed), failed, aborted (stopped at shutdown), skipped (a tick that ran no pass here).",
+			Help: "Passes by outcome: done, partial (some events failed), failed, aborted (stopped at shutdown), budget (stopped at its budget), skipped (a tick that ran no pass here).",
 		}, []string{"outcome"}),
 		embedded: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "relator_events_embedded_total",
@@ -117,20 +131,39 @@ func New() *Metrics {
 			Name: "relator_next_fire_timestamp_seconds",
 			Help: "When the scheduler's next tick is due, in Unix seconds (0: none).",
 		}),
+		byKind: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relator_model_tokens_total",
+			Help: "Model tokens by kind: chat_in (prompts), chat_out (completions), embedding (embedded input).",
+		}, []string{"kind"}),
+		embedRequests: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "relator_embedding_requests_total",
+			Help: "Embeddings requests made by passes.",
+		}),
+		cost: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "relator_cost_usd_total",
+			Help: "What passes' model tokens cost in US dollars at the price table's list prices, by kind: chat, embedding (a model without a price adds nothing).",
+		}, []string{"kind"}),
 	}
 	m.registry.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.passes, m.embedded, m.analysed, m.failed, m.dead, m.relations,
 		m.calls, m.tokens, m.errors, m.duration, m.pending, m.nextFire,
+		m.byKind, m.embedRequests, m.cost,
 	)
 	// Known label values exist from the start, so that a dashboard sees a
 	// zero rather than no series before the first pass of each kind.
-	for _, o := range []string{OutcomeDone, OutcomePartial, OutcomeFailed, OutcomeAborted, OutcomeSkipped} {
+	for _, o := range []string{OutcomeDone, OutcomePartial, OutcomeFailed, OutcomeAborted, OutcomeBudget, OutcomeSkipped} {
 		m.passes.WithLabelValues(o)
 	}
 	for _, d := range []string{"in", "out"} {
 		m.tokens.WithLabelValues(d)
+	}
+	for _, k := range []string{KindChatIn, KindChatOut, KindEmbedding} {
+		m.byKind.WithLabelValues(k)
+	}
+	for _, k := range []string{KindChat, KindEmbedding} {
+		m.cost.WithLabelValues(k)
 	}
 	for _, k := range []string{ErrorDatabase, ErrorModel, ErrorPass} {
 		m.errors.WithLabelValues(k)

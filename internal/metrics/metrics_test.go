@@ -13,6 +13,36 @@ import (
 	"github.com/relator/relator/internal/metrics"
 )
 
+// TestObservePassCountsTokensByKindAndCost: chat and embedding tokens are
+// counted apart, embeddings requests and the cost in US dollars by kind.
+func TestObservePassCountsTokensByKindAndCost(t *testing.T) {
+	m := metrics.New()
+	m.ObservePass(metrics.Pass{Outcome: metrics.OutcomeBudget, TokensIn: 1000, TokensOut: 200, EmbedRequests: 2, EmbedTokens: 3000,
+		Cost: map[string]float64{metrics.KindChat: 0.25, metrics.KindEmbedding: 0.5}})
+	m.ObservePass(metrics.Pass{Outcome: metrics.OutcomeDone, TokensIn: 10, EmbedRequests: 1, EmbedTokens: 5,
+		Cost: map[string]float64{metrics.KindChat: 0.125}})
+	reg := m.Registry()
+	for _, c := range []struct {
+		name string
+		got  float64
+		want float64
+	}{
+		{"passes at budget", value(t, reg, "relator_passes_total", "outcome", "budget"), 1},
+		{"chat in", value(t, reg, "relator_model_tokens_total", "kind", "chat_in"), 1010},
+		{"chat out", value(t, reg, "relator_model_tokens_total", "kind", "chat_out"), 200},
+		{"embedding", value(t, reg, "relator_model_tokens_total", "kind", "embedding"), 3005},
+		{"chat cost", value(t, reg, "relator_cost_usd_total", "kind", "chat"), 0.375},
+		{"embedding cost", value(t, reg, "relator_cost_usd_total", "kind", "embedding"), 0.5},
+	} {
+		if c.got != c.want {
+			t.Errorf("%s = %v, want %v", c.name, c.got, c.want)
+		}
+	}
+	if !strings.Contains(scrape(t, m), "relator_embedding_requests_total 3") {
+		t.Error("embedding requests not counted")
+	}
+}
+
 func TestObservePassCounts(t *testing.T) {
 	m := metrics.New()
 	m.ObservePass(metrics.Pass{
@@ -99,9 +129,10 @@ func TestSkippedErrorsPendingNextFire(t *testing.T) {
 	m.SetNextFire(time.Unix(1_700_000_000, 500_000_000))
 
 	want := `
-# HELP relator_passes_total Passes by outcome: done, partial (some events failed), failed, aborted (stopped at shutdown), skipped (a tick that ran no pass here).
+# HELP relator_passes_total Passes by outcome: done, partial (some events failed), failed, aborted (stopped at shutdown), budget (stopped at its budget), skipped (a tick that ran no pass here).
 # TYPE relator_passes_total counter
 relator_passes_total{outcome="aborted"} 0
+relator_passes_total{outcome="budget"} 0
 relator_passes_total{outcome="done"} 0
 relator_passes_total{outcome="failed"} 0
 relator_passes_total{outcome="partial"} 0

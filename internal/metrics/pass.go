@@ -14,6 +14,13 @@ type Pass struct {
 	Calls     int            // model calls
 	TokensIn  int            // prompt tokens
 	TokensOut int            // completion tokens
+	// EmbedRequests and EmbedTokens are the embeddings requests and their
+	// input tokens.
+	EmbedRequests int
+	EmbedTokens   int
+	// Cost is what the pass's tokens cost in US dollars, by kind (chat,
+	// embedding); a kind whose model has no price is left out.
+	Cost map[string]float64
 }
 
 // ObservePass counts one pass: its outcome, its duration and what it did.
@@ -33,6 +40,13 @@ func (m *Metrics) ObservePass(p Pass) {
 	m.calls.Add(float64(p.Calls))
 	m.tokens.WithLabelValues("in").Add(float64(p.TokensIn))
 	m.tokens.WithLabelValues("out").Add(float64(p.TokensOut))
+	m.byKind.WithLabelValues(KindChatIn).Add(float64(p.TokensIn))
+	m.byKind.WithLabelValues(KindChatOut).Add(float64(p.TokensOut))
+	m.byKind.WithLabelValues(KindEmbedding).Add(float64(p.EmbedTokens))
+	m.embedRequests.Add(float64(p.EmbedRequests))
+	for kind, usd := range p.Cost {
+		m.cost.WithLabelValues(kind).Add(usd)
+	}
 }
 
 // Skipped counts a tick that ran no pass here: another replica held the

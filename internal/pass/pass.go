@@ -19,6 +19,8 @@ import (
 
 	"github.com/relator/relator/analyzer"
 	"github.com/relator/relator/embeddings"
+	"github.com/relator/relator/internal/budget"
+	"github.com/relator/relator/internal/price"
 	"github.com/relator/relator/runs"
 )
 
@@ -56,14 +58,26 @@ type Options struct {
 	Observe func(analyzer.Outcome)
 	// Embedded is told of every committed embedding batch.
 	Embedded func(n int)
-	Logger   *slog.Logger
+	// Prices turn the pass's tokens into its cost (Result.Cost); a model
+	// missing from them makes the cost unknown.
+	Prices price.Table
+	// MaxTokens and MaxCost are the pass's budget (0: none): chat tokens
+	// in plus out, and US dollars of chat and embeddings. Before a chat
+	// call would cross it the pass stops cleanly, status runs.Budget, its
+	// unfinished events pending. MaxCost needs a price for the chat model.
+	MaxTokens int
+	MaxCost   float64
+	Logger    *slog.Logger
 }
 
 // Result is what a pass did, as committed.
 type Result struct {
 	RunID  int64
-	Status string // runs.Done, Partial, Failed or Aborted
+	Status string // runs.Done, Partial, Failed, Aborted or Budget
 	runs.Totals
+	// Left is, for a pass stopped at its budget, the events of its scope
+	// still to be analysed: the next pass's work.
+	Left int
 	Took time.Duration
 }
 
@@ -73,6 +87,45 @@ var ErrFailures = errors.New("some analyses failed")
 
 // ErrAborted is returned by a pass stopped before it finished.
 var ErrAborted = errors.New("pass interrupted")
+
+// errBudget ends the work of a pass whose budget refused a call.
+var errBudget = errors.New("stopped at budget")
+
+// newBudget is the budget the options ask for, nil for none.
+func newBudget(opts Options) (*budget.Budget, error) {
+	if opts.MaxTokens <= 0 && opts.MaxCost <= 0 {
+		return nil, nil
+	}
+	chat, ok := opts.Prices.Lookup(opts.Classifier.Model())
+	if opts.MaxCost > 0 && !ok {
+		return nil, fmt.Errorf("a cost budget needs the chat model's price: %s", price.Unknown(opts.Classifier.Model()))
+	}
+	if _, ok := opts.Prices.Lookup(opts.Embedder.Model()); opts.MaxCost > 0 && !ok {
+		return nil, fmt.Errorf("a cost budget needs the embedding model's price: %s", price.Unknown(opts.Embedder.Model()))
+	}
+	return budget.New(budget.Options{MaxTokens: opts.MaxTokens, MaxCost: opts.MaxCost, Chat: chat}), nil
+}
+
+// Cost is what t's tokens cost at prices, or nil when a model with usage
+// has no price.
+func Cost(prices price.Table, embedder, classifier string, t runs.Totals) *float64 {
+	var usd float64
+	if t.EmbedTokens > 0 {
+		p, ok := prices.Lookup(embedder)
+		if !ok {
+			return nil
+		}
+		usd += p.Cost(t.EmbedTokens, 0)
+	}
+	if t.TokensIn+t.TokensOut > 0 {
+		p, ok := prices.Lookup(classifier)
+		if !ok {
+			return nil
+		}
+		usd += p.Cost(t.TokensIn, t.TokensOut)
+	}
+	return &usd
+}
 
 // Run does one pass.
 func Run(ctx context.Context, pool *pgxpool.Pool, opts Options) (Result, error) {
@@ -84,6 +137,11 @@ func Run(ctx context.Context, pool *pgxpool.Pool, opts Options) (Result, error) 
 		opts.Poll = time.Second
 	}
 	var res Result
+	b, err := newBudget(opts)
+	if err != nil {
+		res.Status, res.Took = runs.Failed, time.Since(start)
+		return res, err
+	}
 	id, err := runs.Start(ctx, pool, runs.Info{
 		Command: opts.Command, Params: opts.Params, Embedder: opts.Embedder.Model(),
 		Classifier: opts.Classifier.Model(), PromptVersion: opts.Classifier.PromptVersion(),
@@ -96,10 +154,14 @@ func Run(ctx context.Context, pool *pgxpool.Pool, opts Options) (Result, error) 
 	hbCtx, stopHeartbeat := context.WithCancel(context.WithoutCancel(ctx))
 	go runs.Heartbeat(hbCtx, pool, id)
 
-	err = work(ctx, pool, opts, &res)
+	err = work(ctx, pool, opts, b, &res)
 	stopHeartbeat()
 	res.Took = time.Since(start)
+	res.Cost = Cost(opts.Prices, opts.Embedder.Model(), opts.Classifier.Model(), res.Totals)
 	switch {
+	case errors.Is(err, errBudget):
+		// A clean stop: what is left is pending for the next pass.
+		res.Status, err = runs.Budget, nil
 	case err == nil && res.Failed+res.Dead > 0:
 		res.Status = runs.Partial
 		err = fmt.Errorf("%w: %d failed, %d dead-lettered (relator status lists them)", ErrFailures, res.Failed, res.Dead)
@@ -132,9 +194,13 @@ func stopped(stop <-chan struct{}) bool {
 }
 
 // work embeds and analyses until nothing of the pass's scope is left.
-func work(ctx context.Context, pool *pgxpool.Pool, opts Options, res *Result) error {
+func work(ctx context.Context, pool *pgxpool.Pool, opts Options, b *budget.Budget, res *Result) error {
 	a := opts.Analysis
 	a.Stop, a.Observe, a.RunID, a.Logger = opts.Stop, opts.Observe, res.RunID, opts.Logger
+	if b != nil {
+		a.Budget = b
+	}
+	embedPrice, _ := opts.Prices.Lookup(opts.Embedder.Model())
 	var err error
 	if a.PassStart, err = analyzer.Now(ctx, pool); err != nil {
 		return err
@@ -166,6 +232,11 @@ func work(ctx context.Context, pool *pgxpool.Pool, opts Options, res *Result) er
 		deferIndex = false
 		res.Embedded += es.Embedded
 		res.Refreshed += es.Refreshed
+		res.EmbedRequests += es.Requests
+		res.EmbedTokens += es.Tokens
+		if b != nil {
+			b.Charge(embedPrice.Cost(es.Tokens, 0))
+		}
 		if err != nil {
 			return fmt.Errorf("embed: %w", err)
 		}
@@ -182,6 +253,17 @@ func work(ctx context.Context, pool *pgxpool.Pool, opts Options, res *Result) er
 		}
 		if stopped(opts.Stop) {
 			return ErrAborted
+		}
+		if b != nil && b.Exhausted() {
+			tokens, usd := b.Used()
+			rem, err := analyzer.RemainingWork(ctx, pool, opts.Classifier, a)
+			if err != nil {
+				return err
+			}
+			res.Left = rem.Events
+			opts.Logger.Info("budget reached: no new claims, the rest stays pending", "chat_tokens", tokens, "usd", price.USD(usd),
+				"max_tokens", opts.MaxTokens, "max_cost", opts.MaxCost, "events_left", rem.Events)
+			return errBudget
 		}
 		if limit > 0 && res.Analysed+res.Failed+res.Dead >= limit {
 			return nil
