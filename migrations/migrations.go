@@ -11,7 +11,6 @@ import (
 	"context"
 	"embed"
 	"fmt"
-	"io/fs"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -44,11 +43,7 @@ func Migrate(ctx context.Context, databaseURL string) (from, to int32, err error
 	if err != nil {
 		return 0, 0, fmt.Errorf("migrator: %w", err)
 	}
-	sqlFS, err := fs.Sub(files, "sql")
-	if err != nil {
-		return 0, 0, err
-	}
-	if err := m.LoadMigrations(sqlFS); err != nil {
+	if err := load(m); err != nil {
 		return 0, 0, fmt.Errorf("load migrations: %w", err)
 	}
 	from, err = m.GetCurrentVersion(ctx)
@@ -67,9 +62,9 @@ func Migrate(ctx context.Context, databaseURL string) (from, to int32, err error
 
 // Latest is the version Migrate brings a database to.
 func Latest() (int32, error) {
-	entries, err := fs.Glob(files, "sql/*.sql")
+	byNumber, err := numbered()
 	if err != nil {
 		return 0, err
 	}
-	return int32(len(entries)), nil
+	return int32(len(byNumber)), nil
 }
