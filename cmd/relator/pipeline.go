@@ -29,7 +29,12 @@ func passOptions(inv invocation, command string) (pass.Options, error) {
 	if err != nil {
 		return pass.Options{}, err
 	}
+	batches, err := newBatcher(cfg, inv.log, c)
+	if err != nil {
+		return pass.Options{}, err
+	}
 	return pass.Options{
+		Batches: batches,
 		Command: command, Embedder: e, Classifier: c, EmbedBatch: cfg.EmbedBatchSize, Index: indexOptions(cfg),
 		Analysis: analyzer.Options{
 			EmbeddingModel: e.Model(),
@@ -111,6 +116,16 @@ func summary(w io.Writer, opts pass.Options, r pass.Result) {
 	}
 	if r.Released > 0 {
 		extra += fmt.Sprintf(", %d released unfinished", r.Released)
+	}
+	if n := len(r.Collected.Finished); n > 0 {
+		extra += fmt.Sprintf(", %d batches collected (%s)", n, strings.Join(r.Collected.Finished, ", "))
+	}
+	if opts.SubmitBatches {
+		ids := "none"
+		if len(r.Submitted.Batches) > 0 {
+			ids = strings.Join(r.Submitted.Batches, ", ")
+		}
+		extra += fmt.Sprintf(", %d events sent in %d batches (%s)", r.Submitted.Events, len(r.Submitted.Batches), ids)
 	}
 	fmt.Fprintf(w, "%s: run %d %s: embedded %d events with %s, analysed %d with %s (%d failed%s), wrote %d relations%s, "+
 		"%d model calls, %d tokens in / %d out, %d invalid items dropped, in %.1fs\n",
