@@ -63,7 +63,7 @@ type Options struct {
 	// of analysing them synchronously: it embeds, submits what it can
 	// claim, and ends without waiting for the results (run --batch).
 	SubmitBatches bool
-	Logger   *slog.Logger
+	Logger        *slog.Logger
 }
 
 // Result is what a pass did, as committed.
