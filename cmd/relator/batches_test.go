@@ -63,6 +63,7 @@ type batchFake struct {
 	batches  map[string]map[string]any
 	order    []string
 	expire   bool
+	refuse   bool // POST /v1/batches answers 500, as a batch created but never confirmed
 	answered int
 	chat     atomic.Int64 // synchronous chat calls
 	lines    atomic.Int64 // batch requests received
@@ -107,6 +108,8 @@ func newBatchFake(t *testing.T) (*batchFake, *httptest.Server) {
 			id := fmt.Sprintf("file-in-%d", len(f.files))
 			f.files[id] = b
 			json.NewEncoder(w).Encode(map[string]any{"id": id, "object": "file", "bytes": len(b), "purpose": "batch"})
+		case r.URL.Path == "/v1/batches" && r.Method == http.MethodPost && f.refuse:
+			http.Error(w, `{"error":{"message":"server error"}}`, http.StatusInternalServerError)
 		case r.URL.Path == "/v1/batches" && r.Method == http.MethodPost:
 			var req openai.CreateBatchRequest
 			json.NewDecoder(r.Body).Decode(&req)
@@ -317,5 +320,34 @@ func TestExpiredBatchReturnsItsEventsToPending(t *testing.T) {
 	}
 	if got := queryInt(t, url, `SELECT count(*) FROM event_analyses WHERE status = 'done' AND batch_id IS NOT NULL`); got != 10 {
 		t.Fatalf("%d analyses record the batch, want the 10 it answered", got)
+	}
+}
+
+// TestBatchNeverCreatedIsGivenBack: a batch recorded whose creation failed
+// is looked up at the provider once its run has ended, not found, and its
+// requests are given back to a synchronous pass.
+func TestBatchNeverCreatedIsGivenBack(t *testing.T) {
+	f, srv := newBatchFake(t)
+	f.refuse = true
+	url := pgtest.NewDatabase(t)
+	environ := map[string]string{"DATABASE_URL": url, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": srv.URL + "/v1",
+		"RELATOR_EMBEDDING_MODEL": "test-embedder", "RELATOR_CHAT_MODEL": "test-chat", "RELATOR_MAX_RETRIES": "0"}
+	cli := batchCLI(t, srv, url, environ)
+	cli("import", devSet)
+	var stdout, stderr bytes.Buffer
+	code := run(context.Background(), []string{"run", "--batch"}, env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
+		lookupEnv: func(k string) (string, bool) { v, ok := environ[k]; return v, ok }})
+	if code == 0 || queryInt(t, url, `SELECT count(*) FROM batches WHERE status = 'preparing' AND provider_batch_id IS NULL`) != 1 {
+		t.Fatalf("run --batch against a refusing server: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	if got := queryInt(t, url, `SELECT count(*) FROM event_analyses WHERE status = 'batched'`); got != 427 {
+		t.Fatalf("%d analyses batched, want 427 held for the unconfirmed batch", got)
+	}
+	out := cli("run")
+	if !strings.Contains(out, "analysed 427") || !strings.Contains(out, "427 released unfinished") {
+		t.Fatalf("run after the failed submission: %s", out)
+	}
+	if got := queryInt(t, url, `SELECT count(*) FROM batches WHERE status = 'abandoned' AND returned = 427`); got != 1 {
+		t.Fatal("the unconfirmed batch is not abandoned with its 427 requests returned")
 	}
 }
