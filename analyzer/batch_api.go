@@ -213,6 +213,13 @@ func (r batchResult) reply() (resp openai.ChatCompletionResponse, ok bool, probl
 	return resp, true, ""
 }
 
+// unanswered tells a line of the error file that the provider never ran:
+// the batch expired or was cancelled before it came to the request, which
+// costs the analysis no attempt.
+func (r batchResult) unanswered() bool {
+	return r.Error != nil && (r.Error.Code == "batch_expired" || r.Error.Code == "batch_cancelled")
+}
+
 func truncate(s string, n int) string {
 	if len(s) <= n {
 		return s

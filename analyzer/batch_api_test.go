@@ -85,4 +85,7 @@ func TestParseResultsNamesTheBadLine(t *testing.T) {
 	if _, good, why := rs[2].reply(); good || !strings.Contains(why, "batch_expired") {
 		t.Fatalf("an error line: %v %q", good, why)
 	}
+	if rs[1].unanswered() || !rs[2].unanswered() {
+		t.Fatal("only a request the batch never ran is unanswered")
+	}
 }

@@ -128,7 +128,7 @@ func (b *Batcher) collect(ctx context.Context, pool *pgxpool.Pool, opts Options,
 		}
 		resp, ok, problem := r.reply()
 		if !ok {
-			n, err := giveBack(ctx, pool, k, batch, []int64{it.c.eventID}, true, problem, opts.MaxAttempts)
+			n, err := giveBack(ctx, pool, k, batch, []int64{it.c.eventID}, !r.unanswered(), problem, opts.MaxAttempts)
 			if err != nil {
 				return err
 			}
@@ -164,45 +164,63 @@ type reply struct {
 	resp openai.ChatCompletionResponse
 }
 
-// writeReplies judges and writes one chunk of replies in one transaction.
+// writeReplies judges one chunk of replies and writes them in one
+// transaction. The replies are judged (and repaired) while their analyses
+// are still batched, so a crash meanwhile leaves them for the next
+// collection; only then are they taken back as claims and written.
 func (b *Batcher) writeReplies(ctx context.Context, pool *pgxpool.Pool, opts Options, batch int64, chunk []reply,
 	counts *batchCounts, out *Collected) error {
 	k := b.key()
+	type judged struct {
+		it   batchItem
+		res  Result
+		rels []written
+		err  error
+	}
+	js := make([]judged, len(chunk))
 	tokens := make([]pgtype.UUID, len(chunk))
 	for i, r := range chunk {
 		tokens[i] = r.it.c.token
+		js[i].it = r.it
+		newEvent, cands, err := numberedCandidates(ctx, pool, r.it.c.eventID, r.it.candidates, r.it.similarities)
+		if err != nil && storageFault(err) {
+			return err
+		}
+		if err == nil && len(cands) < len(r.it.candidates) {
+			err = fmt.Errorf("a candidate of event %d vanished: %w", r.it.c.eventID, errClassify)
+		}
+		if err != nil {
+			js[i].err = err
+			continue
+		}
+		res := Result{Calls: 1, TokensIn: r.resp.Usage.PromptTokens, TokensOut: r.resp.Usage.CompletionTokens}
+		first, err := b.c.render(newEvent, cands)
+		if err == nil {
+			res, err = b.c.settle(ctx, newEvent, first, r.resp, res)
+		}
+		if err != nil {
+			err = fmt.Errorf("event %s: %w: %w", newEvent.SourceID, errClassify, err)
+			if storageFault(err) {
+				return err // a fatal API error: the analyses stay batched
+			}
+		}
+		js[i].res, js[i].err = res, err
+		if err == nil {
+			js[i].res, js[i].rels = toWrite(res, newEvent, cands)
+		}
 	}
 	held, err := takeBack(ctx, pool, k, batch, tokens, opts.Lease)
 	if err != nil {
 		return err
 	}
 	var fs []finishing
-	for _, r := range chunk {
-		if !held[r.it.c.token] {
+	for _, j := range js {
+		if !held[j.it.c.token] {
 			out.Stats.Lost++
 			continue
 		}
-		newEvent, cands, err := numberedCandidates(ctx, pool, r.it.c.eventID, r.it.candidates, r.it.similarities)
-		if err == nil && len(cands) < len(r.it.candidates) {
-			err = fmt.Errorf("a candidate of event %d vanished: %w", r.it.c.eventID, errClassify)
-		}
-		var res Result
-		if err == nil {
-			res = Result{Calls: 1, TokensIn: r.resp.Usage.PromptTokens, TokensOut: r.resp.Usage.CompletionTokens}
-			var first firstCall
-			if first, err = b.c.render(newEvent, cands); err == nil {
-				res, err = b.c.settle(ctx, newEvent, first, r.resp, res)
-			}
-			if err != nil {
-				err = fmt.Errorf("event %s: %w: %w", newEvent.SourceID, errClassify, err)
-			}
-		}
-		if err != nil {
-			if storageFault(err) {
-				_ = release(context.WithoutCancel(ctx), pool, []claim{r.it.c})
-				return err
-			}
-			dead, ferr := fail(ctx, pool, k, r.it.c, err, opts.MaxAttempts, res, r.it.candidates)
+		if j.err != nil {
+			dead, ferr := fail(ctx, pool, k, j.it.c, j.err, opts.MaxAttempts, j.res, j.it.candidates)
 			switch {
 			case errors.Is(ferr, errLost):
 				out.Stats.Lost++
@@ -213,27 +231,47 @@ func (b *Batcher) writeReplies(ctx context.Context, pool *pgxpool.Pool, opts Opt
 			default:
 				out.Stats.Failed++
 			}
-			out.Stats.Calls += res.Calls
-			out.Stats.TokensIn += res.TokensIn
-			out.Stats.TokensOut += res.TokensOut
+			out.Stats.Calls += j.res.Calls
+			out.Stats.TokensIn += j.res.TokensIn
+			out.Stats.TokensOut += j.res.TokensOut
 			continue
 		}
-		res, rels := toWrite(res, newEvent, cands)
-		fs = append(fs, finishing{r.it.c, res, rels, r.it.candidates})
+		fs = append(fs, finishing{j.it.c, j.res, j.rels, j.it.candidates})
 	}
 	if len(fs) == 0 {
 		return nil
 	}
 	done, err := finishAll(ctx, pool, k, opts.RunID, opts.ReaskRejected, fs)
+	if err != nil && len(fs) > 1 {
+		// As Analyze's writer does: each alone, so that one event the
+		// database refuses fails alone.
+		done, err = make([]finished, len(fs)), nil
+		for i, f := range fs {
+			one, ferr := finishAll(ctx, pool, k, opts.RunID, opts.ReaskRejected, []finishing{f})
+			if ferr == nil {
+				done[i] = one[0]
+				continue
+			}
+			if storageFault(ferr) {
+				return ferr
+			}
+			if _, ferr := fail(ctx, pool, k, f.c, ferr, opts.MaxAttempts, f.res, f.candidates); ferr != nil && !errors.Is(ferr, errLost) {
+				return ferr
+			}
+			done[i] = finished{err: errFailed}
+		}
+	}
 	if err != nil {
 		return err
 	}
 	for i, d := range done {
 		o := Outcome{EventID: fs[i].c.eventID, Status: "done", Relations: d.types, Result: fs[i].res}
-		if d.err != nil {
-			o.Status = "lost"
-			o.Relations = nil
-		} else {
+		switch {
+		case errors.Is(d.err, errFailed):
+			o.Status, o.Relations = "failed", nil
+		case d.err != nil:
+			o.Status, o.Relations = "lost", nil
+		default:
 			counts.analysed++
 			counts.invalid += fs[i].res.Invalid
 			counts.relations += len(d.types)
@@ -245,3 +283,7 @@ func (b *Batcher) writeReplies(ctx context.Context, pool *pgxpool.Pool, opts Opt
 	}
 	return nil
 }
+
+// errFailed marks a reply whose write the database refused: recorded as a
+// failed analysis.
+var errFailed = errors.New("write refused")

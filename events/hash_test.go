@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -99,12 +98,12 @@ func TestRehashMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.Close(ctx)
-	dir, version := providerMigration(t)
+	_, version := providerMigration(t)
 	m, err := migrate.NewMigrator(ctx, conn, migrations.VersionTable)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := m.LoadMigrations(os.DirFS(dir)); err != nil {
+	if err := migrations.Load(m); err != nil {
 		t.Fatal(err)
 	}
 	if err := m.MigrateTo(ctx, version-1); err != nil {

@@ -48,9 +48,9 @@ func numbered() ([]string, error) {
 	return byNumber, nil
 }
 
-// load appends the embedded migrations to m in order, filling gaps with
+// Load appends the embedded migrations to m in order, filling gaps with
 // reservedSQL (see there).
-func load(m *migrate.Migrator) error {
+func Load(m *migrate.Migrator) error {
 	byNumber, err := numbered()
 	if err != nil {
 		return err

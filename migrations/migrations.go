@@ -43,7 +43,7 @@ func Migrate(ctx context.Context, databaseURL string) (from, to int32, err error
 	if err != nil {
 		return 0, 0, fmt.Errorf("migrator: %w", err)
 	}
-	if err := load(m); err != nil {
+	if err := Load(m); err != nil {
 		return 0, 0, fmt.Errorf("load migrations: %w", err)
 	}
 	from, err = m.GetCurrentVersion(ctx)

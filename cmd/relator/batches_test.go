@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -157,7 +159,7 @@ func newBatchFake(t *testing.T) (*batchFake, *httptest.Server) {
 // finish ends a batch: every request answered, or with expire only the
 // first f.answered.
 func (f *batchFake) finish(b map[string]any) {
-	var out bytes.Buffer
+	var out, errs bytes.Buffer
 	sc := bufio.NewScanner(bytes.NewReader(f.files[b["input_file_id"].(string)]))
 	sc.Buffer(nil, 1<<30)
 	n := 0
@@ -169,6 +171,7 @@ func (f *batchFake) finish(b map[string]any) {
 		}
 		f.lines.Add(1)
 		if f.expire && n >= f.answered {
+			fmt.Fprintf(&errs, `{"id":"req_x","custom_id":%q,"response":null,"error":{"code":"batch_expired","message":"This request could not be executed before the completion window expired."}}`+"\n", line.CustomID)
 			continue
 		}
 		n++
@@ -178,6 +181,11 @@ func (f *batchFake) finish(b map[string]any) {
 	id := fmt.Sprintf("file-out-%d", len(f.files))
 	f.files[id] = out.Bytes()
 	b["output_file_id"] = id
+	if errs.Len() > 0 {
+		eid := fmt.Sprintf("file-err-%d", len(f.files))
+		f.files[eid] = errs.Bytes()
+		b["error_file_id"] = eid
+	}
 	b["status"] = "completed"
 	if f.expire {
 		b["status"] = "expired"
@@ -295,28 +303,45 @@ func TestBatchRoundTripWritesTheSyncRelations(t *testing.T) {
 	}
 }
 
+// sampleHead writes the first n events of the sample to a file of their own.
+func sampleHead(t *testing.T, n int) string {
+	t.Helper()
+	b, err := os.ReadFile(devSet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfterN(string(b), "\n", n+1)
+	path := filepath.Join(t.TempDir(), "head.jsonl")
+	if err := os.WriteFile(path, []byte(strings.Join(lines[:n], "")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // TestExpiredBatchReturnsItsEventsToPending: a batch that expires having
-// answered ten requests gets those written and the rest returned to
-// pending, which the same pass then analyses synchronously.
+// answered ten requests gets those written and the rest, which the
+// provider lists as expired in its error file, returned to pending
+// without costing an attempt; the same pass then analyses them
+// synchronously.
 func TestExpiredBatchReturnsItsEventsToPending(t *testing.T) {
 	f, srv := newBatchFake(t)
 	f.expire, f.answered = true, 10
 	url := pgtest.NewDatabase(t)
 	cli := batchCLI(t, srv, url, nil)
-	cli("import", devSet)
-	if out := cli("run", "--batch"); !strings.Contains(out, "427 events sent in 1 batches (batch_0)") {
+	cli("import", sampleHead(t, 40))
+	if out := cli("run", "--batch"); !strings.Contains(out, "39 events sent in 1 batches (batch_0)") {
 		t.Fatalf("run --batch: %s", out)
 	}
 	out := cli("run")
-	if !strings.Contains(out, "1 batches collected (batch_0)") || !strings.Contains(out, "417 released unfinished") ||
-		!strings.Contains(out, "analysed 427") {
+	if !strings.Contains(out, "1 batches collected (batch_0)") || !strings.Contains(out, "29 released unfinished") ||
+		!strings.Contains(out, "analysed 39") {
 		t.Fatalf("run after expiry: %s", out)
 	}
-	if got := queryInt(t, url, `SELECT count(*) FROM batches WHERE status = 'expired' AND returned = 417 AND analysed = 10`); got != 1 {
-		t.Fatal("the expired batch does not record 10 analysed and 417 returned")
+	if got := queryInt(t, url, `SELECT count(*) FROM batches WHERE status = 'expired' AND returned = 29 AND analysed = 10`); got != 1 {
+		t.Fatal("the expired batch does not record 10 analysed and 29 returned")
 	}
-	if got := queryInt(t, url, `SELECT count(*) FROM event_analyses WHERE status = 'done' AND attempts = 1`); got != 428 {
-		t.Fatalf("%d analyses done at their first attempt, want 428: an expired batch costs no attempt", got)
+	if got := queryInt(t, url, `SELECT count(*) FROM event_analyses WHERE status = 'done' AND attempts = 1`); got != 40 {
+		t.Fatalf("%d analyses done at their first attempt, want 40: an expired batch costs no attempt", got)
 	}
 	if got := queryInt(t, url, `SELECT count(*) FROM event_analyses WHERE status = 'done' AND batch_id IS NOT NULL`); got != 10 {
 		t.Fatalf("%d analyses record the batch, want the 10 it answered", got)
@@ -333,21 +358,21 @@ func TestBatchNeverCreatedIsGivenBack(t *testing.T) {
 	environ := map[string]string{"DATABASE_URL": url, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": srv.URL + "/v1",
 		"RELATOR_EMBEDDING_MODEL": "test-embedder", "RELATOR_CHAT_MODEL": "test-chat", "RELATOR_MAX_RETRIES": "0"}
 	cli := batchCLI(t, srv, url, environ)
-	cli("import", devSet)
+	cli("import", sampleHead(t, 40))
 	var stdout, stderr bytes.Buffer
 	code := run(context.Background(), []string{"run", "--batch"}, env{stdin: strings.NewReader(""), stdout: &stdout, stderr: &stderr,
 		lookupEnv: func(k string) (string, bool) { v, ok := environ[k]; return v, ok }})
 	if code == 0 || queryInt(t, url, `SELECT count(*) FROM batches WHERE status = 'preparing' AND provider_batch_id IS NULL`) != 1 {
 		t.Fatalf("run --batch against a refusing server: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
-	if got := queryInt(t, url, `SELECT count(*) FROM event_analyses WHERE status = 'batched'`); got != 427 {
-		t.Fatalf("%d analyses batched, want 427 held for the unconfirmed batch", got)
+	if got := queryInt(t, url, `SELECT count(*) FROM event_analyses WHERE status = 'batched'`); got != 39 {
+		t.Fatalf("%d analyses batched, want 39 held for the unconfirmed batch", got)
 	}
 	out := cli("run")
-	if !strings.Contains(out, "analysed 427") || !strings.Contains(out, "427 released unfinished") {
+	if !strings.Contains(out, "analysed 39") || !strings.Contains(out, "39 released unfinished") {
 		t.Fatalf("run after the failed submission: %s", out)
 	}
-	if got := queryInt(t, url, `SELECT count(*) FROM batches WHERE status = 'abandoned' AND returned = 427`); got != 1 {
-		t.Fatal("the unconfirmed batch is not abandoned with its 427 requests returned")
+	if got := queryInt(t, url, `SELECT count(*) FROM batches WHERE status = 'abandoned' AND returned = 39`); got != 1 {
+		t.Fatal("the unconfirmed batch is not abandoned with its 39 requests returned")
 	}
 }
