@@ -275,7 +275,7 @@ func (s *submission) render(ctx context.Context, cl claim) (*batchItem, error) {
 	for i, c := range cands {
 		sims[i] = c.Similarity
 	}
-	return &batchItem{c: cl, customID: id, line: line, candidates: candidateIDs(cands), similarities: sims}, nil
+	return &batchItem{c: cl, customID: id, line: line, candidates: candidateIDs(cands), similarities: sims, shown: first.shown}, nil
 }
 
 // seal submits the batch being filled. It is recorded as preparing until

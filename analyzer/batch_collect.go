@@ -9,6 +9,8 @@ import (
 
 	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/relator/relator/events"
 )
 
 // Collected is what Collect did.
@@ -179,25 +181,35 @@ func (b *Batcher) writeReplies(ctx context.Context, pool *pgxpool.Pool, opts Opt
 	}
 	js := make([]judged, len(chunk))
 	tokens := make([]pgtype.UUID, len(chunk))
+	ids := make([]int64, 0, len(chunk)*16)
+	for _, r := range chunk {
+		ids = append(append(ids, r.it.c.eventID), r.it.candidates...)
+	}
+	evs, err := events.ByIDs(ctx, pool, ids)
+	if err != nil {
+		return err
+	}
 	for i, r := range chunk {
 		tokens[i] = r.it.c.token
 		js[i].it = r.it
-		newEvent, cands, err := numberedCandidates(ctx, pool, r.it.c.eventID, r.it.candidates, r.it.similarities)
-		if err != nil && storageFault(err) {
-			return err
+		newEvent, ok := evs[r.it.c.eventID]
+		cands := make([]Candidate, 0, len(r.it.candidates))
+		for n, id := range r.it.candidates {
+			if ev, found := evs[id]; found {
+				cands = append(cands, Candidate{Number: len(cands) + 1, Event: ev, Similarity: r.it.similarities[n]})
+			}
 		}
-		if err == nil && len(cands) < len(r.it.candidates) {
-			err = fmt.Errorf("a candidate of event %d vanished: %w", r.it.c.eventID, errClassify)
-		}
-		if err != nil {
-			js[i].err = err
+		if !ok || len(cands) < len(r.it.candidates) || r.it.shown > len(cands) {
+			// Judged against other candidates than it was asked about.
+			js[i].err = fmt.Errorf("event %d or a candidate of it vanished: %w", r.it.c.eventID, errClassify)
 			continue
 		}
+		// The reply is judged against the candidates the prompt showed;
+		// the prompt itself is rendered again only for a repair call.
+		first := firstCall{shown: r.it.shown, self: selfLinks(newEvent, cands[:r.it.shown]),
+			rerender: func() (firstCall, error) { return b.c.render(newEvent, cands) }}
 		res := Result{Calls: 1, TokensIn: r.resp.Usage.PromptTokens, TokensOut: r.resp.Usage.CompletionTokens}
-		first, err := b.c.render(newEvent, cands)
-		if err == nil {
-			res, err = b.c.settle(ctx, newEvent, first, r.resp, res)
-		}
+		res, err := b.c.settle(ctx, newEvent, first, r.resp, res)
 		if err != nil {
 			err = fmt.Errorf("event %s: %w: %w", newEvent.SourceID, errClassify, err)
 			if storageFault(err) {

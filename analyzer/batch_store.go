@@ -83,6 +83,7 @@ type batchItem struct {
 	line         []byte
 	candidates   []int64
 	similarities []float64
+	shown        int // candidates the prompt showed
 }
 
 // addItems records items as requests of batch and marks their analyses
@@ -120,9 +121,9 @@ func addItems(ctx context.Context, pool *pgxpool.Pool, k key, batch int64, items
 			}
 			kept = append(kept, it)
 			bytes += int64(len(it.line)) + 1
-			b.Queue(`INSERT INTO batch_items (batch_id, custom_id, event_id, event_hash, claim_token, candidates, similarities)
-				VALUES ($1, $2, $3, $4, $5, $6, $7)`, batch, it.customID, it.c.eventID, it.c.hash, it.c.token,
-				it.candidates, it.similarities)
+			b.Queue(`INSERT INTO batch_items (batch_id, custom_id, event_id, event_hash, claim_token, candidates, similarities, shown)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, batch, it.customID, it.c.eventID, it.c.hash, it.c.token,
+				it.candidates, it.similarities, it.shown)
 		}
 		b.Queue(`UPDATE batches SET requests = requests + $2, bytes = bytes + $3 WHERE id = $1`, batch, len(kept), bytes)
 		return tx.SendBatch(ctx, b).Close()
@@ -184,7 +185,7 @@ func uncollected(ctx context.Context, pool *pgxpool.Pool, k key) ([]openBatch, e
 // items reads a batch's requests by custom id.
 func items(ctx context.Context, pool *pgxpool.Pool, batch int64) (map[string]batchItem, error) {
 	rows, err := pool.Query(ctx, `
-		SELECT custom_id, event_id, event_hash, claim_token, candidates, similarities FROM batch_items WHERE batch_id = $1`, batch)
+		SELECT custom_id, event_id, event_hash, claim_token, candidates, similarities, shown FROM batch_items WHERE batch_id = $1`, batch)
 	if err != nil {
 		return nil, fmt.Errorf("read requests of batch %d: %w", batch, err)
 	}
@@ -192,7 +193,7 @@ func items(ctx context.Context, pool *pgxpool.Pool, batch int64) (map[string]bat
 	out := map[string]batchItem{}
 	for rows.Next() {
 		var it batchItem
-		if err := rows.Scan(&it.customID, &it.c.eventID, &it.c.hash, &it.c.token, &it.candidates, &it.similarities); err != nil {
+		if err := rows.Scan(&it.customID, &it.c.eventID, &it.c.hash, &it.c.token, &it.candidates, &it.similarities, &it.shown); err != nil {
 			return nil, fmt.Errorf("read requests of batch %d: %w", batch, err)
 		}
 		out[it.customID] = it

@@ -309,6 +309,9 @@ type firstCall struct {
 	tokens int                          // of its prompt, the schema included
 	shown  int                          // candidates shown: the first shown of those given
 	self   map[int]bool                 // shown candidates that are the New Event itself
+	// rerender, when req has no messages (a batch reply judged without
+	// rendering its prompt again), renders them for a repair call.
+	rerender func() (firstCall, error)
 }
 
 // render fits the prompt for newEvent and its candidates to the budget
@@ -350,6 +353,13 @@ func (o *OpenAI) settle(ctx context.Context, newEvent events.Event, first firstC
 		repair, err := prompts.Repair(used.problems)
 		if err != nil {
 			return fail(err)
+		}
+		if msgs == nil && first.rerender != nil {
+			again, err := first.rerender()
+			if err != nil {
+				return fail(err)
+			}
+			msgs = again.req.Messages
 		}
 		msgs = slices.Clip(msgs)
 		if used.message.Content != "" || used.message.Refusal != "" {

@@ -6,12 +6,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -27,10 +27,10 @@ import (
 
 // classifyFake answers a chat request as the fake model does, for the
 // synchronous endpoint and for every line of a batch alike: Event 1 is a
-// continuation, Event 3 (when shown) a parallel development. Prompts that
-// show an Event 2 whose title mentions "the" get a first reply naming an
-// Event 99 that does not exist, which needs the repair call; the repair
-// request (more than two messages) gets the valid reply.
+// continuation, Event 3 (when shown) a parallel development. About one
+// prompt in ten gets a first reply naming an Event 99 that does not exist,
+// which needs the repair call; the repair request (more than two
+// messages) gets the valid reply.
 func classifyFake(req openai.ChatCompletionRequest) (content string) {
 	user := req.Messages[1].Content
 	items := []string{`{"event":1,"type":"continuation","confidence":0.7,"rationale":"Event 1 reports the step before. The New Event continues it."}`}
@@ -43,10 +43,9 @@ func classifyFake(req openai.ChatCompletionRequest) (content string) {
 	return `{"relations":[` + strings.Join(items, ",") + `]}`
 }
 
-var secondEvent = regexp.MustCompile(`(?s)<event number="2">.*?</event>`)
-
+// needsRepair picks about one prompt in ten, by its text.
 func needsRepair(user string) bool {
-	return strings.Contains(secondEvent.FindString(user), " the ")
+	return crc32.ChecksumIEEE([]byte(user))%10 == 0
 }
 
 func chatCompletion(req openai.ChatCompletionRequest) map[string]any {

@@ -59,6 +59,7 @@ CREATE TABLE batch_items (
     claim_token  uuid NOT NULL,
     candidates   bigint[] NOT NULL,
     similarities float8[] NOT NULL,
+    shown        int NOT NULL,            -- of the candidates, how many the fitted prompt showed
     PRIMARY KEY (batch_id, custom_id)
 );
 
