@@ -64,7 +64,8 @@ type batchFake struct {
 	batches  map[string]map[string]any
 	order    []string
 	expire   bool
-	refuse   bool // POST /v1/batches answers 500, as a batch created but never confirmed
+	refuse   bool // POST /v1/batches answers 500 and creates nothing
+	lose     bool // POST /v1/batches creates the batch, then answers 500: created but never confirmed
 	answered int
 	chat     atomic.Int64 // synchronous chat calls
 	lines    atomic.Int64 // batch requests received
@@ -123,6 +124,10 @@ func newBatchFake(t *testing.T) (*batchFake, *httptest.Server) {
 				"completion_window": "24h", "status": "validating", "created_at": 1700000000, "expires_at": 1700086400,
 				"metadata": req.Metadata, "request_counts": map[string]int{}}
 			f.order = append(f.order, id)
+			if f.lose {
+				http.Error(w, `{"error":{"message":"server error"}}`, http.StatusInternalServerError)
+				return
+			}
 			json.NewEncoder(w).Encode(f.batches[id])
 		case r.URL.Path == "/v1/batches" && r.Method == http.MethodGet:
 			var data []map[string]any
@@ -353,6 +358,19 @@ func TestExpiredBatchReturnsItsEventsToPending(t *testing.T) {
 func TestBatchNeverCreatedIsGivenBack(t *testing.T) {
 	f, srv := newBatchFake(t)
 	f.refuse = true
+	testUnconfirmedBatch(t, f, srv, false)
+}
+
+// TestBatchCreatedButNotRecordedIsAdopted: a batch the provider created
+// though its answer was lost is found by its metadata, adopted and
+// collected; nothing is asked twice.
+func TestBatchCreatedButNotRecordedIsAdopted(t *testing.T) {
+	f, srv := newBatchFake(t)
+	f.lose = true
+	testUnconfirmedBatch(t, f, srv, true)
+}
+
+func testUnconfirmedBatch(t *testing.T, f *batchFake, srv *httptest.Server, created bool) {
 	url := pgtest.NewDatabase(t)
 	environ := map[string]string{"DATABASE_URL": url, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": srv.URL + "/v1",
 		"RELATOR_EMBEDDING_MODEL": "test-embedder", "RELATOR_CHAT_MODEL": "test-chat", "RELATOR_MAX_RETRIES": "0"}
@@ -368,6 +386,16 @@ func TestBatchNeverCreatedIsGivenBack(t *testing.T) {
 		t.Fatalf("%d analyses batched, want 39 held for the unconfirmed batch", got)
 	}
 	out := cli("run")
+	if created {
+		if !strings.Contains(out, "analysed 39") || !strings.Contains(out, "1 batches collected (batch_0)") ||
+			strings.Contains(out, "released") || f.lines.Load() != 39 {
+			t.Fatalf("run after the unconfirmed submission: %d batch requests run\n%s", f.lines.Load(), out)
+		}
+		if got := queryInt(t, url, `SELECT count(*) FROM batches WHERE status = 'completed' AND provider_batch_id = 'batch_0' AND analysed = 39`); got != 1 {
+			t.Fatal("the adopted batch is not recorded as collected")
+		}
+		return
+	}
 	if !strings.Contains(out, "analysed 39") || !strings.Contains(out, "39 released unfinished") {
 		t.Fatalf("run after the failed submission: %s", out)
 	}
