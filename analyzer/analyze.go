@@ -676,30 +676,11 @@ var errClassify = errors.New("classify")
 // analyseOne retrieves an event's candidates and classifies it; it returns
 // the relations to write and the candidates' event ids, best first.
 func analyseOne(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Options, cl claim) (Result, []written, []int64, error) {
-	neighbors, err := embeddings.Neighbors(ctx, pool, opts.EmbeddingModel, cl.eventID, opts.Search)
-	if err != nil {
-		return Result{}, nil, nil, fmt.Errorf("retrieve candidates: %w", err)
-	}
-	ids := []int64{cl.eventID}
-	for _, n := range neighbors {
-		ids = append(ids, n.EventID)
-	}
-	evs, err := events.ByIDs(ctx, pool, ids)
+	newEvent, cands, err := candidatesOf(ctx, pool, opts, cl.eventID)
 	if err != nil {
 		return Result{}, nil, nil, err
 	}
-	newEvent, ok := evs[cl.eventID]
-	if !ok {
-		return Result{}, nil, nil, fmt.Errorf("event %d vanished: %w", cl.eventID, embeddings.ErrNoVector)
-	}
-	cands := make([]Candidate, 0, len(neighbors))
-	seen := make([]int64, 0, len(neighbors))
-	for _, n := range neighbors {
-		if ev, ok := evs[n.EventID]; ok {
-			cands = append(cands, Candidate{Number: len(cands) + 1, Event: ev, Similarity: n.Similarity})
-			seen = append(seen, ev.ID)
-		}
-	}
+	seen := candidateIDs(cands)
 	if len(cands) == 0 {
 		return Result{}, nil, seen, nil // nothing to ask: no call
 	}
@@ -708,8 +689,57 @@ func analyseOne(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Opti
 		// The result still counts the calls and tokens the failure cost.
 		return result, nil, seen, fmt.Errorf("event %s: %w: %w", newEvent.SourceID, errClassify, err)
 	}
-	// The classifiers validate; this is the last line of defence before the
-	// database, since nothing invalid may ever be written.
+	result, rels := toWrite(result, newEvent, cands)
+	return result, rels, seen, nil
+}
+
+// candidatesOf retrieves an event and its numbered prior candidates.
+func candidatesOf(ctx context.Context, pool *pgxpool.Pool, opts Options, eventID int64) (events.Event, []Candidate, error) {
+	neighbors, err := embeddings.Neighbors(ctx, pool, opts.EmbeddingModel, eventID, opts.Search)
+	if err != nil {
+		return events.Event{}, nil, fmt.Errorf("retrieve candidates: %w", err)
+	}
+	ids := make([]int64, len(neighbors))
+	sims := make([]float64, len(neighbors))
+	for i, n := range neighbors {
+		ids[i], sims[i] = n.EventID, n.Similarity
+	}
+	return numberedCandidates(ctx, pool, eventID, ids, sims)
+}
+
+// numberedCandidates reads an event and its candidates (ids, best first,
+// with their similarities) and numbers the candidates that still exist.
+func numberedCandidates(ctx context.Context, pool *pgxpool.Pool, eventID int64, ids []int64, sims []float64) (events.Event, []Candidate, error) {
+	evs, err := events.ByIDs(ctx, pool, append([]int64{eventID}, ids...))
+	if err != nil {
+		return events.Event{}, nil, err
+	}
+	newEvent, ok := evs[eventID]
+	if !ok {
+		return events.Event{}, nil, fmt.Errorf("event %d vanished: %w", eventID, embeddings.ErrNoVector)
+	}
+	cands := make([]Candidate, 0, len(ids))
+	for i, id := range ids {
+		if ev, ok := evs[id]; ok {
+			cands = append(cands, Candidate{Number: len(cands) + 1, Event: ev, Similarity: sims[i]})
+		}
+	}
+	return newEvent, cands, nil
+}
+
+func candidateIDs(cands []Candidate) []int64 {
+	ids := make([]int64, len(cands))
+	for i, c := range cands {
+		ids[i] = c.Event.ID
+	}
+	return ids
+}
+
+// toWrite turns a classifier's result into the relations to store,
+// counting as invalid what fails the checks. The classifiers validate;
+// this is the last line of defence before the database, since nothing
+// invalid may ever be written.
+func toWrite(result Result, newEvent events.Event, cands []Candidate) (Result, []written) {
 	rels := make([]written, 0, len(result.Relations))
 	numbered := map[int]bool{}
 	for _, r := range result.Relations {
@@ -722,5 +752,5 @@ func analyseOne(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Opti
 		cand := cands[r.Number-1]
 		rels = append(rels, written{Relation: r, priorID: cand.Event.ID, similarity: cand.Similarity})
 	}
-	return result, rels, seen, nil
+	return result, rels
 }

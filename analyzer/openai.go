@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -293,18 +294,40 @@ func (o *OpenAI) PromptVersion() string { return prompts.Version() }
 // or a 4xx) is an error; the Result returned with it has no relations but
 // still counts the calls and tokens spent.
 func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates []Candidate) (Result, error) {
-	var res Result
 	if len(candidates) == 0 {
-		return res, nil
+		return Result{}, nil
 	}
-	fail := func(err error) (Result, error) {
-		return Result{Calls: res.Calls, TokensIn: res.TokensIn, TokensOut: res.TokensOut},
-			fmt.Errorf("classify event %s: %w", newEvent.SourceID, err)
+	first, err := o.render(newEvent, candidates)
+	if err != nil {
+		return Result{}, fmt.Errorf("classify event %s: %w", newEvent.SourceID, err)
 	}
+	var res Result
+	resp, err := o.complete(ctx, newEvent, CallFirst, first.req.Messages, first.tokens, &res)
+	if err != nil {
+		return Result{Calls: res.Calls}, fmt.Errorf("classify event %s: %w", newEvent.SourceID, err)
+	}
+	return o.settle(ctx, newEvent, first, resp, res)
+}
+
+// firstCall is a classification's first chat call as rendered: what
+// Classify sends, and what a Batch API request carries.
+type firstCall struct {
+	req    openai.ChatCompletionRequest // every field of the call, messages included
+	tokens int                          // of its prompt, the schema included
+	shown  int                          // candidates shown: the first shown of those given
+	self   map[int]bool                 // shown candidates that are the New Event itself
+	// rerender, when req has no messages (a batch reply judged without
+	// rendering its prompt again), renders them for a repair call.
+	rerender func() (firstCall, error)
+}
+
+// render fits the prompt for newEvent and its candidates to the budget
+// (see Classify) and returns the first call.
+func (o *OpenAI) render(newEvent events.Event, candidates []Candidate) (firstCall, error) {
 	p, fitted, err := prompts.Fit(o.input(newEvent, candidates), prompts.Budget{Model: o.model, Tokens: o.budget,
 		Reserved: o.schemaTokens, SystemTokens: o.systemTokens})
 	if err != nil {
-		return fail(err)
+		return firstCall{}, err
 	}
 	if fitted.Candidates < len(candidates) || fitted.Shortened() {
 		o.log.Info("prompt fitted to the token budget", "event", newEvent.SourceID, "budget", o.budget, "tokens", fitted.Tokens,
@@ -312,16 +335,24 @@ func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates
 	}
 	// The model sees the first fitted.Candidates, numbered as before: the
 	// reply is judged against exactly those.
-	candidates = candidates[:fitted.Candidates]
-	k, self := len(candidates), selfLinks(newEvent, candidates)
-	msgs := []openai.ChatCompletionMessage{
+	shown := candidates[:fitted.Candidates]
+	req := o.base
+	req.Messages = []openai.ChatCompletionMessage{
 		{Role: openai.ChatMessageRoleSystem, Content: p.System},
 		{Role: openai.ChatMessageRoleUser, Content: p.User},
 	}
-	resp, err := o.complete(ctx, newEvent, CallFirst, msgs, fitted.Tokens, &res)
-	if err != nil {
-		return fail(err)
+	return firstCall{req: req, tokens: fitted.Tokens, shown: len(shown), self: selfLinks(newEvent, shown)}, nil
+}
+
+// settle judges resp, the reply to first, and makes the repair call if it
+// needs one (see Classify); res holds the calls and usage so far, resp's
+// included.
+func (o *OpenAI) settle(ctx context.Context, newEvent events.Event, first firstCall, resp openai.ChatCompletionResponse, res Result) (Result, error) {
+	fail := func(err error) (Result, error) {
+		return Result{Calls: res.Calls, TokensIn: res.TokensIn, TokensOut: res.TokensOut},
+			fmt.Errorf("classify event %s: %w", newEvent.SourceID, err)
 	}
+	k, self, msgs := first.shown, first.self, first.req.Messages
 	used := judge(resp, k, self)
 	if len(used.problems) > 0 {
 		o.log.Warn("model reply unusable, asking once more", "event", newEvent.SourceID,
@@ -330,6 +361,14 @@ func (o *OpenAI) Classify(ctx context.Context, newEvent events.Event, candidates
 		if err != nil {
 			return fail(err)
 		}
+		if msgs == nil && first.rerender != nil {
+			again, err := first.rerender()
+			if err != nil {
+				return fail(err)
+			}
+			msgs = again.req.Messages
+		}
+		msgs = slices.Clip(msgs)
 		if used.message.Content != "" || used.message.Refusal != "" {
 			msgs = append(msgs, used.message)
 		}

@@ -18,6 +18,7 @@ type KeyStatus struct {
 	Pending       int    `json:"pending"` // handed back, or requeued: next pass
 	Claimed       int    `json:"claimed"` // leased by a live process
 	Expired       int    `json:"expired"` // leased by a process that stopped renewing: taken over next
+	Batched       int    `json:"batched"` // waiting for their Batch API batch (relator batches)
 	Failed        int    `json:"failed"`  // retried by a later pass
 	Dead          int    `json:"dead"`    // failed max-attempts times: waits for requeue or new content
 	Done          int    `json:"done"`
@@ -53,14 +54,15 @@ func Status(ctx context.Context, pool *pgxpool.Pool, c Classifier, errors int) (
 		       count(*) FILTER (WHERE status = 'running' AND lease_until < now()),
 		       count(*) FILTER (WHERE status = 'failed'),
 		       count(*) FILTER (WHERE status = 'dead'),
-		       count(*) FILTER (WHERE status = 'done')
+		       count(*) FILTER (WHERE status = 'done'),
+		       count(*) FILTER (WHERE status = 'batched')
 		  FROM event_analyses GROUP BY model, prompt_version ORDER BY model, prompt_version`)
 	if err != nil {
 		return ws, fmt.Errorf("count analyses: %w", err)
 	}
 	ws.Keys, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (KeyStatus, error) {
 		var k KeyStatus
-		err := row.Scan(&k.Model, &k.PromptVersion, &k.Pending, &k.Claimed, &k.Expired, &k.Failed, &k.Dead, &k.Done)
+		err := row.Scan(&k.Model, &k.PromptVersion, &k.Pending, &k.Claimed, &k.Expired, &k.Failed, &k.Dead, &k.Done, &k.Batched)
 		return k, err
 	})
 	if err != nil {

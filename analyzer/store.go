@@ -133,7 +133,7 @@ func claimEvents(ctx context.Context, pool *pgxpool.Pool, r claimRequest) ([]cla
 				                ELSE a.attempts + 1 END,
 				event_hash = excluded.event_hash,
 				lease_until = excluded.lease_until, claim_token = excluded.claim_token, run_id = excluded.run_id,
-				taken_over = (a.status = 'running'), updated_at = now()
+				taken_over = (a.status IN ('running', 'batched')), batch_id = NULL, updated_at = now()
 			 WHERE %s
 			RETURNING event_id, event_hash, claim_token, taken_over, analysed_at
 		)
@@ -175,13 +175,14 @@ type needs struct {
 }
 
 // needsAnalysis is the condition on an event_analyses row "a" under which
-// the event needs (another) analysis: its lease expired; it was analysed,
+// the event needs (another) analysis: its lease (or its batch's
+// reservation) expired; it was analysed,
 // but of other content, or before the re-analysis time; it is waiting, or
 // failed before this pass, with attempts left or new content; or it is dead
 // and has new content.
 func needsAnalysis(n needs) string {
 	return fmt.Sprintf(`(
-		(a.status = 'running' AND a.lease_until < now())
+		(a.status IN ('running', 'batched') AND a.lease_until < now())
 		OR (a.status = 'done' AND (a.event_hash IS DISTINCT FROM %[1]s OR a.analysed_at < %[4]s::timestamptz))
 		OR (a.status = 'pending' AND (a.attempts < %[2]s OR a.event_hash IS DISTINCT FROM %[1]s))
 		OR (a.status = 'failed' AND a.updated_at < %[3]s AND (a.attempts < %[2]s OR a.event_hash IS DISTINCT FROM %[1]s))

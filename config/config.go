@@ -93,6 +93,11 @@ type Config struct {
 	// BulkIndexAt is how many events waiting for a vector make a pass
 	// build the HNSW index after embedding them instead of before.
 	BulkIndexAt int
+	// BatchMaxRequests and BatchMaxBytes split a Batch API submission
+	// (run --batch) into batches of at most this many requests and input
+	// files of at most this many bytes: the provider's limits.
+	BatchMaxRequests int
+	BatchMaxBytes    int
 	// ProgressEvery is the period of a backfill's progress line when its
 	// output is not a terminal.
 	ProgressEvery time.Duration
@@ -218,6 +223,10 @@ func settings() []setting {
 			func(c *Config, v string) error { return setInt(&c.HNSWEfSearch, v, 0) }},
 		{"RELATOR_BULK_INDEX_AT", "bulk-index-at", "10000", "events waiting for a vector from which the HNSW index is built after embedding them (0: never)",
 			func(c *Config, v string) error { return setInt(&c.BulkIndexAt, v, 0) }},
+		{"RELATOR_BATCH_MAX_REQUESTS", "batch-max-requests", "50000", "most requests of one Batch API batch (run --batch); more are split into several batches; OpenAI's limit",
+			func(c *Config, v string) error { return setIntIn(&c.BatchMaxRequests, v, 1, 50000) }},
+		{"RELATOR_BATCH_MAX_BYTES", "batch-max-bytes", "200000000", "most bytes of one Batch API input file; larger submissions are split; OpenAI's limit is 200 MB",
+			func(c *Config, v string) error { return setIntIn(&c.BatchMaxBytes, v, 1000, 200000000) }},
 		{"RELATOR_PROGRESS_INTERVAL", "progress-interval", "10s", "period of backfill progress lines when output is not a terminal",
 			func(c *Config, v string) error { return setPositiveDuration(&c.ProgressEvery, v, time.Second) }},
 		{"RELATOR_REASK_REJECTED", "reask-rejected", "false", "write pairs a reviewer rejected again as pending under a new prompt version or model",

@@ -19,6 +19,7 @@ func backfillCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 	reanalyze := fs.Bool("reanalyze", false, "analyse again the events already analysed under the current model and prompt version; reviewed relations stay as they are")
 	limit := fs.Int("limit", 0, "analyse at most this many events (0: all)")
 	estimate := fs.Bool("estimate", false, "count the requests, tokens and cost the backfill would send, without calling the model or writing anything")
+	batch := batchFlag(fs)
 	return func(ctx context.Context, inv invocation) error {
 		if len(inv.args) > 0 {
 			return usageError{"backfill takes no arguments"}
@@ -42,6 +43,9 @@ func backfillCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			return err
 		}
 		defer pool.Close()
+		if opts.SubmitBatches, err = wantBatches(*batch, opts); err != nil {
+			return err
+		}
 
 		opts.Analysis.From, opts.Analysis.To, opts.Analysis.Limit = start, end, *limit
 		now, err := analyzer.Now(ctx, pool) // the database's clock, for the cut-off and the count below

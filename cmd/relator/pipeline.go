@@ -33,7 +33,12 @@ func passOptions(inv invocation, command string, pool *pgxpool.Pool) (pass.Optio
 	if err != nil {
 		return pass.Options{}, err
 	}
+	batches, err := newBatcher(cfg, inv.log, c)
+	if err != nil {
+		return pass.Options{}, err
+	}
 	return pass.Options{
+		Batches: batches,
 		Command: command, Embedder: e, Classifier: c, EmbedBatch: cfg.EmbedBatchSize, Index: indexOptions(cfg),
 		Analysis: analyzer.Options{
 			EmbeddingModel: e.Model(),
@@ -122,6 +127,16 @@ func summary(w io.Writer, opts pass.Options, r pass.Result) {
 	}
 	if r.Released > 0 {
 		extra += fmt.Sprintf(", %d released unfinished", r.Released)
+	}
+	if n := len(r.Collected.Finished); n > 0 {
+		extra += fmt.Sprintf(", %d batches collected (%s)", n, strings.Join(r.Collected.Finished, ", "))
+	}
+	if opts.SubmitBatches {
+		ids := "none"
+		if len(r.Submitted.Batches) > 0 {
+			ids = strings.Join(r.Submitted.Batches, ", ")
+		}
+		extra += fmt.Sprintf(", %d events sent in %d batches (%s)", r.Submitted.Events, len(r.Submitted.Batches), ids)
 	}
 	if r.Deferred > 0 {
 		extra += fmt.Sprintf(", %d left pending at the budget", r.Deferred)

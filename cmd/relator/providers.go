@@ -78,3 +78,19 @@ func newOpenAIClient(cfg config.Config, log *slog.Logger) *openai.Client {
 		Logger:     log,
 	})
 }
+
+// newBatcher is the Batch API of the openai classifier, or nil for the
+// offline one (which has nothing to batch) and for Azure's deployment API,
+// whose batches (a global-batch deployment, its own paths) relator does
+// not speak.
+func newBatcher(cfg config.Config, log *slog.Logger, c analyzer.Classifier) (*analyzer.Batcher, error) {
+	if _, ok := c.(*analyzer.OpenAI); !ok || cfg.APIType == config.AzureAPI {
+		return nil, nil
+	}
+	b, err := analyzer.NewBatcher(c, analyzer.BatchOptions{API: analyzer.OpenAIBatches{Client: newOpenAIClient(cfg, log)},
+		MaxRequests: cfg.BatchMaxRequests, MaxBytes: int64(cfg.BatchMaxBytes)})
+	if err != nil {
+		return nil, fmt.Errorf("batches: %w", err)
+	}
+	return b, nil
+}

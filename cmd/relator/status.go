@@ -55,11 +55,11 @@ func statusCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			return nil
 		}
 		tw := tabwriter.NewWriter(inv.stdout, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "MODEL\tPROMPT VERSION\tNOT STARTED\tPENDING\tCLAIMED\tEXPIRED\tFAILED\tDEAD\tDONE")
+		fmt.Fprintln(tw, "MODEL\tPROMPT VERSION\tNOT STARTED\tPENDING\tCLAIMED\tEXPIRED\tBATCHED\tFAILED\tDEAD\tDONE")
 		var total analyzer.KeyStatus
 		for _, k := range ws.Keys {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", k.Model, k.PromptVersion, k.NotStarted, k.Pending,
-				k.Claimed, k.Expired, k.Failed, k.Dead, k.Done)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", k.Model, k.PromptVersion, k.NotStarted, k.Pending,
+				k.Claimed, k.Expired, k.Batched, k.Failed, k.Dead, k.Done)
 			total.Pending += k.Pending + k.NotStarted
 			total.Claimed += k.Claimed + k.Expired
 			total.Failed += k.Failed

@@ -67,7 +67,14 @@ type Options struct {
 	// unfinished events pending. MaxCost needs a price for the chat model.
 	MaxTokens int
 	MaxCost   float64
-	Logger    *slog.Logger
+	// Batches, when set, is the Batch API: the pass first collects the
+	// batches the provider has ended, writing their results as its own.
+	Batches *analyzer.Batcher
+	// SubmitBatches has the pass send its analyses through Batches instead
+	// of analysing them synchronously: it embeds, submits what it can
+	// claim, and ends without waiting for the results (run --batch).
+	SubmitBatches bool
+	Logger        *slog.Logger
 }
 
 // Result is what a pass did, as committed.
@@ -78,7 +85,10 @@ type Result struct {
 	// Left is, for a pass stopped at its budget, the events of its scope
 	// still to be analysed: the next pass's work.
 	Left int
-	Took time.Duration
+	// Collected and Submitted are what the pass did with the Batch API.
+	Collected analyzer.Collected
+	Submitted analyzer.Submitted
+	Took      time.Duration
 }
 
 // ErrFailures is returned (wrapped) by a pass that finished but could not
@@ -205,6 +215,18 @@ func work(ctx context.Context, pool *pgxpool.Pool, opts Options, b *budget.Budge
 	if a.PassStart, err = analyzer.Now(ctx, pool); err != nil {
 		return err
 	}
+	if opts.SubmitBatches && opts.Batches == nil {
+		return errors.New("batch submission without a batch api")
+	}
+	if opts.Batches != nil {
+		c, err := opts.Batches.Collect(ctx, pool, a)
+		res.Collected = c
+		res.Stats.Merge(c.Stats)
+		res.Released += c.Returned
+		if err != nil {
+			return fmt.Errorf("collect batches: %w", err)
+		}
+	}
 	deferIndex := false
 	if opts.DeferIndexAt > 0 {
 		n, err := embeddings.Pending(ctx, pool, opts.Embedder.Model(), a.To)
@@ -245,6 +267,15 @@ func work(ctx context.Context, pool *pgxpool.Pool, opts Options, b *budget.Budge
 		}
 		if limit > 0 {
 			a.Limit = limit - res.Analysed - res.Failed - res.Dead
+		}
+		if opts.SubmitBatches {
+			sub, err := opts.Batches.Submit(ctx, pool, a)
+			res.Submitted = sub
+			res.Stats.Merge(sub.Stats)
+			if err != nil {
+				return fmt.Errorf("submit batches: %w", err)
+			}
+			return nil
 		}
 		st, err := analyzer.Analyze(ctx, pool, opts.Classifier, a)
 		res.Stats.Merge(st)
