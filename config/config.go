@@ -98,6 +98,10 @@ type Config struct {
 	// it; by default the rejection is remembered.
 	ReaskRejected bool
 
+	// EarliestDate and LatestDate bound an event's occurred_at on import
+	// (both days included): dates outside them are placeholders or typos.
+	EarliestDate, LatestDate time.Time
+
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
 }
@@ -205,6 +209,10 @@ func settings() []setting {
 			func(c *Config, v string) error { return setPositiveDuration(&c.ProgressEvery, v, time.Second) }},
 		{"RELATOR_REASK_REJECTED", "reask-rejected", "false", "write pairs a reviewer rejected again as pending under a new prompt version or model",
 			func(c *Config, v string) error { return setBool(&c.ReaskRejected, v) }},
+		{"RELATOR_EARLIEST_DATE", "earliest-date", "1800-01-01", "earliest occurred_at an import accepts (YYYY-MM-DD)",
+			func(c *Config, v string) error { return setDate(&c.EarliestDate, v) }},
+		{"RELATOR_LATEST_DATE", "latest-date", "2199-12-31", "latest occurred_at an import accepts, that day included (YYYY-MM-DD)",
+			func(c *Config, v string) error { return setDate(&c.LatestDate, v) }},
 		{"RELATOR_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
 			func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 		{"RELATOR_LOG_FORMAT", "log-format", "text", "text or json",
@@ -283,6 +291,9 @@ func (c Config) Validate() error {
 		if c.AzureAPIVersion == "" {
 			errs = append(errs, errors.New("RELATOR_AZURE_API_VERSION: empty"))
 		}
+	}
+	if c.LatestDate.Before(c.EarliestDate) {
+		errs = append(errs, errors.New("RELATOR_LATEST_DATE is before RELATOR_EARLIEST_DATE"))
 	}
 	if c.EmbeddingProvider() == OpenAI && c.OpenAIAPIKey == "" && c.OpenAIBaseURL == "" {
 		errs = append(errs, errors.New("RELATOR_EMBEDDER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL"))
@@ -457,6 +468,15 @@ func setPositiveDuration(p *time.Duration, v string, min time.Duration) error {
 	if *p < min {
 		return fmt.Errorf("must be at least %s", min)
 	}
+	return nil
+}
+
+func setDate(p *time.Time, v string) error {
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return errors.New("want a YYYY-MM-DD date")
+	}
+	*p = t
 	return nil
 }
 
