@@ -68,7 +68,7 @@ func evalCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			return err
 		}
 		if *keep {
-			inv.log.Info("keeping the eval database", "url", url)
+			inv.log.Info("keeping the eval database", "url", db.Redact(url))
 		} else {
 			defer func() {
 				if err := drop(context.WithoutCancel(ctx)); err != nil {
