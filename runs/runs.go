@@ -49,6 +49,9 @@ type Info struct {
 type Totals struct {
 	Embedded  int
 	Refreshed int
+	// Featureless counts events recorded without a vector, since their text
+	// has no features: skipped, never analysed by a model nor a candidate.
+	Featureless int
 	analyzer.Stats
 }
 

@@ -99,6 +99,10 @@ func summary(w io.Writer, opts pass.Options, r pass.Result) {
 	if len(types) > 0 {
 		byType = " (" + strings.Join(types, ", ") + ")"
 	}
+	featureless := ""
+	if r.Featureless > 0 {
+		featureless = fmt.Sprintf(" (%d featureless events skipped: no vector, no model call)", r.Featureless)
+	}
 	extra := ""
 	if r.Dead > 0 {
 		extra += fmt.Sprintf(", %d dead-lettered", r.Dead)
@@ -112,8 +116,8 @@ func summary(w io.Writer, opts pass.Options, r pass.Result) {
 	if r.Released > 0 {
 		extra += fmt.Sprintf(", %d released unfinished", r.Released)
 	}
-	fmt.Fprintf(w, "%s: run %d %s: embedded %d events with %s, analysed %d with %s (%d failed%s), wrote %d relations%s, "+
+	fmt.Fprintf(w, "%s: run %d %s: embedded %d events with %s%s, analysed %d with %s (%d failed%s), wrote %d relations%s, "+
 		"%d model calls, %d tokens in / %d out, %d invalid items dropped, in %.1fs\n",
-		opts.Command, r.RunID, r.Status, r.Embedded, opts.Embedder.Model(), r.Analysed, opts.Classifier.Model(), r.Failed, extra,
+		opts.Command, r.RunID, r.Status, r.Embedded, opts.Embedder.Model(), featureless, r.Analysed, opts.Classifier.Model(), r.Failed, extra,
 		r.Written, byType, r.Calls, r.TokensIn, r.TokensOut, r.Invalid, r.Took.Seconds())
 }

@@ -166,6 +166,7 @@ func work(ctx context.Context, pool *pgxpool.Pool, opts Options, res *Result) er
 		deferIndex = false
 		res.Embedded += es.Embedded
 		res.Refreshed += es.Refreshed
+		res.Featureless += es.Featureless
 		if err != nil {
 			return fmt.Errorf("embed: %w", err)
 		}
