@@ -86,7 +86,13 @@ func (r *Reader) Line() int { return r.line }
 func (r *Reader) Next() (Event, error) {
 	for r.sc.Scan() {
 		r.line++
-		b := bytes.TrimSpace(r.sc.Bytes())
+		b := r.sc.Bytes()
+		if r.line == 1 {
+			// A byte order mark, as some Windows tools write, is not part
+			// of the first line's JSON.
+			b = bytes.TrimPrefix(b, []byte("\uFEFF"))
+		}
+		b = bytes.TrimSpace(b)
 		if len(b) == 0 {
 			continue
 		}

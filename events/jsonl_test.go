@@ -138,3 +138,13 @@ func TestReaderDateRangeIsASetting(t *testing.T) {
 		t.Fatalf("got %v, %v", ev, err)
 	}
 }
+
+func TestReaderSkipsAByteOrderMark(t *testing.T) {
+	evs, err := readAll(t, "\uFEFF"+`{"id":"a","occurred_at":"2015-09-01","summary":"S"}`+"\n")
+	if err != nil || len(evs) != 1 || evs[0].SourceID != "a" {
+		t.Fatalf("%+v, %v", evs, err)
+	}
+	if _, err := readAll(t, `{"id":"a","occurred_at":"2015-09-01","summary":"S"}`+"\n\uFEFF"+`{"id":"b","occurred_at":"2015-09-01","summary":"S"}`+"\n"); err == nil {
+		t.Fatal("a byte order mark inside the file is not JSON")
+	}
+}
