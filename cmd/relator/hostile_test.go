@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -64,4 +65,40 @@ func TestFeaturelessEventsAreSkippedWithoutAModelCall(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "embedded 0 events") || !strings.Contains(out, "0 model calls") || chatCalls.Load() != 2 {
 		t.Errorf("second run: exit %d, %d chat calls in all\n%s", code, chatCalls.Load(), out)
 	}
+}
+
+// TestEvalNeverTouchesTheOperatorsDatabase: with DATABASE_URL naming the
+// operator's database in a dbname= parameter (which overrides the URL's
+// path), eval's events with the operator's ids must not overwrite theirs.
+func TestEvalNeverTouchesTheOperatorsDatabase(t *testing.T) {
+	operator := pgtest.NewDatabase(t)
+	mustCLI(t, operator, "import", writeFile(t, `{"id":"a","occurred_at":"2026-04-01","title":"The operator's own event"}`+"\n"))
+	u, err := url.Parse(operator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("dbname", strings.TrimPrefix(u.Path, "/"))
+	u.RawQuery, u.Path = q.Encode(), "/"
+	evalFile := writeFile(t, `{"id":"a","occurred_at":"2026-04-01","title":"Eval's event a","story":"s"}
+{"id":"b","occurred_at":"2026-04-02","title":"Eval's event b","story":"s"}
+`)
+	if code, out, errOut := cliEnv(map[string]string{"DATABASE_URL": u.String()}, "eval", "--events", evalFile, "--k", "5"); code != 0 {
+		t.Fatalf("eval: exit %d\n%s%s", code, out, errOut)
+	}
+	if n := queryInt(t, operator, `SELECT count(*) FROM events`); n != 1 {
+		t.Errorf("the operator's database holds %d events after eval, want its 1", n)
+	}
+	if n := queryInt(t, operator, `SELECT count(*) FROM events WHERE title = 'The operator''s own event'`); n != 1 {
+		t.Error("eval overwrote the operator's event a")
+	}
+}
+
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	name := filepath.Join(t.TempDir(), "events.jsonl")
+	if err := os.WriteFile(name, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return name
 }
