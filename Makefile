@@ -10,7 +10,7 @@ SAMPLE := testdata/wikitimes-2015-09/events.jsonl
 # Starts the local database unless DATABASE_URL is set, and exports it.
 WITH_DB = if [ -z "$${DATABASE_URL:-}" ]; then line=$$(bash scripts/db.sh start) || exit 1; export "$$line"; fi;
 
-.PHONY: build db db-stop test demo eval bench clean
+.PHONY: build db db-stop test fuzz demo eval bench clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/relator
@@ -25,6 +25,16 @@ test:
 	@$(WITH_DB) \
 	$(GO) vet ./... && \
 	$(GO) test -count=1 -timeout 30m ./...
+
+# A short bounded run of each fuzz target (FUZZTIME each, 10s by default)
+# from its committed seed corpus (testdata/fuzz/); CI runs it after
+# `make test`. Needs no database. A failure is written to testdata/fuzz/ as a
+# new seed: commit it with its fix.
+FUZZTIME ?= 10s
+fuzz:
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./events
+	$(GO) test -run '^$$' -fuzz '^FuzzRender$$' -fuzztime $(FUZZTIME) ./prompts
+	$(GO) test -run '^$$' -fuzz '^FuzzValidate$$' -fuzztime $(FUZZTIME) ./analyzer
 
 demo: build
 	@$(WITH_DB) BIN=$(BIN) SAMPLE=$(SAMPLE) bash scripts/demo.sh

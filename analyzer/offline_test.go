@@ -30,9 +30,13 @@ func classify(t *testing.T, newEvent events.Event, cands ...Candidate) Result {
 	if res.Calls != 0 || res.Invalid != 0 || res.TokensIn != 0 || res.TokensOut != 0 {
 		t.Errorf("offline result counts calls or tokens: %+v", res)
 	}
+	k := 0
+	for _, c := range cands {
+		k = max(k, c.Number)
+	}
 	for _, r := range res.Relations {
 		// The offline rationales meet the rules every model reply is held to.
-		if _, errs := checkRationale(r.Rationale, r.Number); len(errs) > 0 {
+		if _, errs := checkRationale(r.Rationale, r.Number, k); len(errs) > 0 {
 			t.Errorf("rationale of Event %d fails validation: %v\n%s", r.Number, errs, r.Rationale)
 		}
 		if !r.Type.Valid() {

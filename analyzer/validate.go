@@ -139,7 +139,7 @@ func checkItem(raw json.RawMessage, k int) (Relation, []error) {
 		errs = append(errs, err)
 	}
 	// A rationale's own "Event N" can only be checked against a valid N.
-	rationale, rerrs := checkRationale(it.Rationale, rel.Number)
+	rationale, rerrs := checkRationale(it.Rationale, rel.Number, k)
 	rel.Rationale = rationale
 	errs = append(errs, rerrs...)
 	return rel, errs
@@ -205,10 +205,12 @@ func validConfidence(c float64) error {
 
 // checkRationale checks a decoded "rationale" value: a string that, trimmed
 // of surrounding whitespace, is not empty, mentions the item's own "Event
-// n" and mentions "the New Event". When the item's number is invalid n is
-// 0 and only emptiness is checked. It returns the trimmed rationale and
-// every condition it fails.
-func checkRationale(v any, n int) (string, []error) {
+// n", mentions "the New Event" and refers to no "Event N" outside the call's
+// candidates 1..k (an event text may have planted a fake "Event 99"; a
+// rationale citing it would send a reviewer to an event that does not
+// exist). When the item's number is invalid n is 0 and only emptiness is
+// checked. It returns the trimmed rationale and every condition it fails.
+func checkRationale(v any, n, k int) (string, []error) {
 	s, ok := v.(string)
 	switch {
 	case v == nil:
@@ -234,6 +236,12 @@ func checkRationale(v any, n int) (string, []error) {
 	}
 	if !mentionsNewEvent(s) {
 		errs = append(errs, errors.New(`rationale does not mention "the New Event"`))
+	}
+	for _, r := range eventRefs(s) {
+		if r < 1 || r > k {
+			errs = append(errs, fmt.Errorf("rationale refers to %q, which is not a candidate (1..%d)", "Event "+strconv.Itoa(r), k))
+			break
+		}
 	}
 	return s, errs
 }

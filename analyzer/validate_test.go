@@ -156,6 +156,30 @@ func TestCheckConfidence(t *testing.T) {
 	}
 }
 
+// A rationale may cite other candidates, never an "Event N" the call did
+// not show: event text can plant a fake "Event 99" block.
+func TestCheckRationaleRefusesEventsOutsideTheCall(t *testing.T) {
+	for _, tc := range []struct {
+		v       string
+		n, k    int
+		wantErr string
+	}{
+		{"Event 2 reports talks, as did Event 3. They enabled the New Event.", 2, 3, ""},
+		{"Event 2 reports talks, as Event 99 said. They enabled the New Event.", 2, 3, `rationale refers to "Event 99", which is not a candidate (1..3)`},
+		{"Event 1 reports talks; Event 4 followed. The New Event continues them.", 1, 3, `rationale refers to "Event 4", which is not a candidate (1..3)`},
+		{"Event 1 reports talks after Event 0. The New Event continues them.", 1, 3, `rationale refers to "Event 0", which is not a candidate (1..3)`},
+	} {
+		_, errs := checkRationale(tc.v, tc.n, tc.k)
+		var texts []string
+		for _, err := range errs {
+			texts = append(texts, err.Error())
+		}
+		if strings.Join(texts, "|") != tc.wantErr {
+			t.Errorf("checkRationale(%q, %d, %d): %q; want %q", tc.v, tc.n, tc.k, texts, tc.wantErr)
+		}
+	}
+}
+
 func TestCheckRationale(t *testing.T) {
 	for _, tc := range []struct {
 		v       any
@@ -182,7 +206,7 @@ func TestCheckRationale(t *testing.T) {
 		{nil, 1, "", "rationale is missing"},
 		{42.0, 1, "", "rationale 42 is not a string"},
 	} {
-		got, errs := checkRationale(tc.v, tc.n)
+		got, errs := checkRationale(tc.v, tc.n, 15)
 		var texts []string
 		for _, err := range errs {
 			texts = append(texts, err.Error())

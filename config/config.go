@@ -119,6 +119,9 @@ type Config struct {
 	// 0 means none.
 	MaxTokens int
 	MaxCost   float64
+	// EarliestDate and LatestDate bound an event's occurred_at on import
+	// (both days included): dates outside them are placeholders or typos.
+	EarliestDate, LatestDate time.Time
 
 	LogLevel  slog.Level
 	LogFormat string // "text" or "json"
@@ -241,6 +244,10 @@ func settings() []setting {
 			func(c *Config, v string) error { return setInt(&c.MaxTokens, v, 0) }},
 		{"RELATOR_MAX_COST", "max-cost", "0", "US dollars one pass may spend (embeddings and chat); the pass stops cleanly before a chat call that would cross it (0: no limit)",
 			func(c *Config, v string) error { return setMoney(&c.MaxCost, v) }},
+		{"RELATOR_EARLIEST_DATE", "earliest-date", "1800-01-01", "earliest occurred_at an import accepts (YYYY-MM-DD)",
+			func(c *Config, v string) error { return setDate(&c.EarliestDate, v) }},
+		{"RELATOR_LATEST_DATE", "latest-date", "2199-12-31", "latest occurred_at an import accepts, that day included (YYYY-MM-DD)",
+			func(c *Config, v string) error { return setDate(&c.LatestDate, v) }},
 		{"RELATOR_LOG_LEVEL", "log-level", "info", "debug, info, warn or error",
 			func(c *Config, v string) error { return c.LogLevel.UnmarshalText([]byte(v)) }},
 		{"RELATOR_LOG_FORMAT", "log-format", "text", "text or json",
@@ -322,6 +329,9 @@ func (c Config) Validate() error {
 		if c.AzureAPIVersion == "" {
 			errs = append(errs, errors.New("RELATOR_AZURE_API_VERSION: empty"))
 		}
+	}
+	if c.LatestDate.Before(c.EarliestDate) {
+		errs = append(errs, errors.New("RELATOR_LATEST_DATE is before RELATOR_EARLIEST_DATE"))
 	}
 	if c.EmbeddingProvider() == OpenAI && c.OpenAIAPIKey == "" && c.OpenAIBaseURL == "" {
 		errs = append(errs, errors.New("RELATOR_EMBEDDER=openai needs OPENAI_API_KEY or OPENAI_BASE_URL"))
@@ -539,6 +549,15 @@ func setPositiveDuration(p *time.Duration, v string, min time.Duration) error {
 	if *p < min {
 		return fmt.Errorf("must be at least %s", min)
 	}
+	return nil
+}
+
+func setDate(p *time.Time, v string) error {
+	t, err := time.Parse(time.DateOnly, v)
+	if err != nil {
+		return errors.New("want a YYYY-MM-DD date")
+	}
+	*p = t
 	return nil
 }
 

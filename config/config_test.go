@@ -247,3 +247,19 @@ func TestPricesAndBudget(t *testing.T) {
 		t.Fatalf("negative cost: %v", err)
 	}
 }
+
+func TestDateRange(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil || c.EarliestDate != time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC) || c.LatestDate != time.Date(2199, 12, 31, 0, 0, 0, 0, time.UTC) {
+		t.Fatalf("default date range %v..%v, %v", c.EarliestDate, c.LatestDate, err)
+	}
+	c, err = load(t, map[string]string{"RELATOR_EARLIEST_DATE": "1500-01-01"}, "-latest-date", "2030-12-31")
+	if err != nil || c.EarliestDate.Year() != 1500 || c.LatestDate.Year() != 2030 {
+		t.Fatalf("date range %v..%v, %v", c.EarliestDate, c.LatestDate, err)
+	}
+	for _, env := range []map[string]string{{"RELATOR_LATEST_DATE": "soon"}, {"RELATOR_EARLIEST_DATE": "2020-01-02", "RELATOR_LATEST_DATE": "2020-01-01"}} {
+		if _, err := load(t, env); err == nil || !strings.Contains(err.Error(), "DATE") {
+			t.Errorf("%v: err %v", env, err)
+		}
+	}
+}

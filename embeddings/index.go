@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"fmt"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -97,10 +96,17 @@ func createIndex(ctx context.Context, pool *pgxpool.Pool, model string, dims int
 		return nil
 	}
 	opts = opts.withDefaults()
-	// DDL takes no parameters: the model name goes in as a quoted literal.
-	ddl := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %s ON embeddings USING hnsw ((%s) %s) WITH (m = %d, ef_construction = %d) WHERE model = %s`,
-		pgx.Identifier{s.indexName()}.Sanitize(), s.cast("embedding"), s.opclass(), opts.M, opts.EfConstruction, quoteLiteral(model))
+	// DDL takes no parameters: the server quotes the index name (%I) and
+	// the model name (%L) into it with format(), whatever the session's
+	// standard_conforming_strings; the cast, the operator class and the two
+	// integers are relator's own.
+	template := fmt.Sprintf(`CREATE INDEX IF NOT EXISTS %%I ON embeddings USING hnsw ((%s) %s) WITH (m = %d, ef_construction = %d) WHERE model = %%L`,
+		s.cast("embedding"), s.opclass(), opts.M, opts.EfConstruction)
 	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		var ddl string
+		if err := tx.QueryRow(ctx, `SELECT format($1::text, $2::text, $3::text)`, template, s.indexName(), model).Scan(&ddl); err != nil {
+			return fmt.Errorf("index ddl: %w", err)
+		}
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('relator.embeddings.index'))`); err != nil {
 			return fmt.Errorf("lock index creation: %w", err)
 		}
@@ -129,10 +135,4 @@ func DropIndex(ctx context.Context, pool *pgxpool.Pool, model string, dims int) 
 		}
 		return nil
 	})
-}
-
-// quoteLiteral quotes s as an SQL string literal (standard_conforming_strings
-// is on in every supported PostgreSQL).
-func quoteLiteral(s string) string {
-	return "'" + strings.ReplaceAll(s, "'", "''") + "'"
 }

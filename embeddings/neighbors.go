@@ -67,7 +67,9 @@ type Querier interface {
 
 // Neighbors returns the K nearest prior events of the event eventID — those
 // earlier in (occurred_at, source_id) order — by cosine similarity of model's
-// vectors, through that model's HNSW index, best first.
+// vectors, through that model's HNSW index, best first. A featureless
+// event (its vector is all zeros, see StepStats.Featureless) has no
+// neighbours and is no one's: cosine similarity is undefined for it.
 //
 // pgvector 0.8's iterative index scan keeps reading the graph until enough
 // rows pass the prior-only filter. Where it still comes back short (an early
@@ -79,6 +81,7 @@ func Neighbors(ctx context.Context, q Querier, model string, eventID int64, opts
 	err := pgx.BeginFunc(ctx, q, func(tx pgx.Tx) error {
 		var (
 			vec      pgvector.Vector
+			zero     bool // a featureless event's vector
 			dims     int
 			at       time.Time
 			sourceID string
@@ -88,7 +91,7 @@ func Neighbors(ctx context.Context, q Querier, model string, eventID int64, opts
 		// The query vector and how many priors there are, counted only
 		// up to ExactBelow: enough to choose the search.
 		err := tx.QueryRow(ctx, `
-			SELECT v.embedding, v.dimensions, v.occurred_at, v.source_id, v.occurred_at - $3::interval,
+			SELECT v.embedding, vector_norm(v.embedding) = 0, v.dimensions, v.occurred_at, v.source_id, v.occurred_at - $3::interval,
 			       (SELECT count(*) FROM (
 			            SELECT FROM embeddings p
 			             WHERE p.model = $2 AND (p.occurred_at, p.source_id) < (v.occurred_at, v.source_id)
@@ -96,12 +99,15 @@ func Neighbors(ctx context.Context, q Querier, model string, eventID int64, opts
 			             LIMIT $4) c)
 			  FROM embeddings v JOIN events e ON e.id = v.event_id
 			 WHERE v.event_id = $1 AND v.model = $2 AND v.event_hash = e.content_hash`,
-			eventID, model, window(opts.Window), opts.ExactBelow).Scan(&vec, &dims, &at, &sourceID, &from, &priors)
+			eventID, model, window(opts.Window), opts.ExactBelow).Scan(&vec, &zero, &dims, &at, &sourceID, &from, &priors)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return fmt.Errorf("%w: event %d, model %s", ErrNoVector, eventID, model)
 		}
 		if err != nil {
 			return fmt.Errorf("read query vector: %w", err)
+		}
+		if zero {
+			return nil // no features, no direction: nothing is near it
 		}
 		s := space{model, dims}
 		search := searchSQL(s)
@@ -199,6 +205,7 @@ func searchSQL(s space) string {
 		  FROM embeddings
 		 WHERE model = $2 AND (occurred_at, source_id) < ($3, $4)
 		   AND ($5::timestamptz IS NULL OR occurred_at >= $5)
+		   AND vector_norm(embedding) > 0
 		 ORDER BY %s
 		 LIMIT $6`, dist, dist)
 }

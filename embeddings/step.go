@@ -47,7 +47,14 @@ type StepOptions struct {
 type StepStats struct {
 	Embedded  int // events whose vector was computed and written
 	Refreshed int // events that changed in a way their embedded text did not: no new vector needed
-	Batches   int
+	// Featureless counts the events of Embedded whose text has no features
+	// (the embedder gave an all-zero vector, which has no direction and so
+	// no cosine similarity): their vector is stored, so they are no longer
+	// pending and do not hold back the analysis watermark, but they are
+	// never searched nor a candidate (see Neighbors), so their analysis
+	// asks no model.
+	Featureless int
+	Batches     int
 	// Requests and Tokens are what the embedder's model server answered
 	// and billed (a Metered embedder's usage; 0 for the offline one),
 	// batches that failed or were rolled back included: they were paid.
@@ -98,6 +105,7 @@ func Embed(ctx context.Context, pool *pgxpool.Pool, e Embedder, opts StepOptions
 		}
 		stats.Embedded += batch.Embedded
 		stats.Refreshed += batch.Refreshed
+		stats.Featureless += batch.Featureless
 		if opts.Committed != nil && batch.Embedded > 0 {
 			opts.Committed(batch.Embedded)
 		}
@@ -252,6 +260,11 @@ func embedBatch(ctx context.Context, tx pgx.Tx, e Embedder, limit int, before ti
 			if len(vectors[j]) != dims || dims == 0 {
 				return 0, 0, fmt.Errorf("embedder %s returned vectors of %d and %d dimensions", e.Model(), dims, len(vectors[j]))
 			}
+			if isZero(vectors[j]) {
+				// Stored as it is: never searched, never a candidate
+				// (see Neighbors), and no longer pending.
+				stats.Featureless++
+			}
 			vecs.ids = append(vecs.ids, p.id)
 			vecs.vectors = append(vecs.vectors, pgvector.NewVector(vectors[j]))
 			vecs.textHashes = append(vecs.textHashes, textHashes[i])
@@ -285,6 +298,16 @@ func embedBatch(ctx context.Context, tx pgx.Tx, e Embedder, limit int, before ti
 	stats.Embedded += len(vecs.ids)
 	stats.Refreshed += len(keep.ids)
 	return len(pending), dims, nil
+}
+
+// isZero tells a vector without a direction: a text with no features.
+func isZero(v []float32) bool {
+	for _, x := range v {
+		if x != 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // embed has e embed texts and adds the usage of a Metered e to stats.

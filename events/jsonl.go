@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // maxLine bounds one JSONL line, so that a file without newlines cannot
@@ -33,17 +34,48 @@ func (e *LineError) Error() string {
 
 func (e *LineError) Unwrap() error { return e.Err }
 
+// The default range of occurred_at (RELATOR_EARLIEST_DATE and
+// RELATOR_LATEST_DATE): wide enough for any news archive, narrow enough that
+// placeholder dates such as 0000-01-01 and 9999-12-31 are errors.
+var (
+	DefaultEarliest = time.Date(1800, 1, 1, 0, 0, 0, 0, time.UTC)
+	DefaultLatest   = time.Date(2199, 12, 31, 0, 0, 0, 0, time.UTC)
+)
+
+// ReadOptions bound what a Reader accepts.
+type ReadOptions struct {
+	// Earliest and Latest bound occurred_at (both days included): a date
+	// outside them is almost always a placeholder or a typo, and would sort
+	// the event before or after every other. Zero: DefaultEarliest,
+	// DefaultLatest.
+	Earliest, Latest time.Time
+}
+
+func (o ReadOptions) withDefaults() ReadOptions {
+	if o.Earliest.IsZero() {
+		o.Earliest = DefaultEarliest
+	}
+	if o.Latest.IsZero() {
+		o.Latest = DefaultLatest
+	}
+	return o
+}
+
 // Reader reads event JSONL (DESIGN.md) one event at a time.
 type Reader struct {
 	sc   *bufio.Scanner
 	line int
+	opts ReadOptions
 }
 
-// NewReader reads event JSONL from r.
-func NewReader(r io.Reader) *Reader {
+// NewReader reads event JSONL from r with the default ReadOptions.
+func NewReader(r io.Reader) *Reader { return NewReaderOptions(r, ReadOptions{}) }
+
+// NewReaderOptions reads event JSONL from r.
+func NewReaderOptions(r io.Reader, opts ReadOptions) *Reader {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
-	return &Reader{sc: sc}
+	return &Reader{sc: sc, opts: opts.withDefaults()}
 }
 
 // Line is the number of the line Next read last.
@@ -54,11 +86,17 @@ func (r *Reader) Line() int { return r.line }
 func (r *Reader) Next() (Event, error) {
 	for r.sc.Scan() {
 		r.line++
-		b := bytes.TrimSpace(r.sc.Bytes())
+		b := r.sc.Bytes()
+		if r.line == 1 {
+			// A byte order mark, as some Windows tools write, is not part
+			// of the first line's JSON.
+			b = bytes.TrimPrefix(b, []byte("\uFEFF"))
+		}
+		b = bytes.TrimSpace(b)
 		if len(b) == 0 {
 			continue
 		}
-		ev, err := parse(b)
+		ev, err := parse(b, r.opts)
 		if err != nil {
 			var le *LineError
 			if errors.As(err, &le) {
@@ -84,10 +122,20 @@ func fieldErr(field string, format string, args ...any) error {
 
 // parse decodes one line. Known fields are checked for their types; the
 // rest are kept in Metadata.
-func parse(b []byte) (Event, error) {
+func parse(b []byte, opts ReadOptions) (Event, error) {
 	var raw map[string]json.RawMessage
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return Event{}, fmt.Errorf("not a JSON object: %w", err)
+	}
+	// encoding/json replaces invalid UTF-8 by U+FFFD without a word: find
+	// the field it is in before anything is decoded.
+	if !utf8.Valid(b) {
+		for k, v := range raw {
+			if !utf8.Valid(v) {
+				return Event{}, fieldErr(k, "invalid UTF-8")
+			}
+		}
+		return Event{}, errors.New("invalid UTF-8 in a field name")
 	}
 	var ev Event
 	var err error
@@ -95,7 +143,9 @@ func parse(b []byte) (Event, error) {
 	if ev.SourceID, err = str(raw, "id", true); err != nil {
 		return Event{}, err
 	}
-	if strings.TrimSpace(ev.SourceID) == "" {
+	// Outer whitespace is an artifact of the export, never part of an id:
+	// " px700 " and "px700" are the same event.
+	if ev.SourceID = strings.TrimSpace(ev.SourceID); ev.SourceID == "" {
 		return Event{}, fieldErr("id", "empty")
 	}
 	at, err := str(raw, "occurred_at", true)
@@ -104,6 +154,10 @@ func parse(b []byte) (Event, error) {
 	}
 	if ev.OccurredAt, err = parseTime(at); err != nil {
 		return Event{}, fieldErr("occurred_at", "%v", err)
+	}
+	if day := ev.OccurredAt.Truncate(24 * time.Hour); day.Before(opts.Earliest) || day.After(opts.Latest) {
+		return Event{}, fieldErr("occurred_at", "%s is outside %s..%s (RELATOR_EARLIEST_DATE, RELATOR_LATEST_DATE)",
+			at, opts.Earliest.Format(time.DateOnly), opts.Latest.Format(time.DateOnly))
 	}
 	if ev.Title, err = str(raw, "title", false); err != nil {
 		return Event{}, err
@@ -131,16 +185,44 @@ func parse(b []byte) (Event, error) {
 	if len(raw) > 0 {
 		ev.Metadata = make(map[string]any, len(raw))
 		for k, v := range raw {
+			if strings.ContainsRune(k, 0) {
+				return Event{}, fieldErr(k, "field name contains a NUL character")
+			}
 			var x any
 			d := json.NewDecoder(bytes.NewReader(v))
 			d.UseNumber() // keep numbers exactly as written
 			if err := d.Decode(&x); err != nil {
 				return Event{}, fieldErr(k, "%v", err)
 			}
+			if hasNUL(x) {
+				// PostgreSQL's jsonb (and text) cannot hold one.
+				return Event{}, fieldErr(k, "contains a NUL character")
+			}
 			ev.Metadata[k] = x
 		}
 	}
 	return ev, nil
+}
+
+// hasNUL tells whether a decoded JSON value holds a NUL in a string or key.
+func hasNUL(v any) bool {
+	switch v := v.(type) {
+	case string:
+		return strings.ContainsRune(v, 0)
+	case []any:
+		for _, x := range v {
+			if hasNUL(x) {
+				return true
+			}
+		}
+	case map[string]any:
+		for k, x := range v {
+			if strings.ContainsRune(k, 0) || hasNUL(x) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // str reads an optional or required string field; null counts as absent.
@@ -205,6 +287,9 @@ func sources(v json.RawMessage) ([]Source, error) {
 		if s.URL = strings.TrimSpace(s.URL); s.URL == "" {
 			return nil, fieldErr(field, "no url")
 		}
+		if strings.ContainsRune(s.URL, 0) || strings.ContainsRune(s.Title, 0) {
+			return nil, fieldErr(field, "contains a NUL character")
+		}
 		out = append(out, s)
 	}
 	return out, nil
@@ -226,6 +311,9 @@ func actors(v json.RawMessage) ([]Actor, error) {
 			return nil, fieldErr(field, "no name")
 		}
 		a.Response = strings.TrimSpace(a.Response)
+		if strings.ContainsRune(a.Name, 0) || strings.ContainsRune(a.Response, 0) {
+			return nil, fieldErr(field, "contains a NUL character")
+		}
 		out = append(out, a)
 	}
 	return out, nil
@@ -281,16 +369,20 @@ func (e Event) ContentHash() []byte {
 	return h.Sum(nil)
 }
 
-// ReadFile reads every event of the event JSONL file name, in file order.
-// For files that fit in memory (evaluation sets); imports stream instead.
-func ReadFile(name string) ([]Event, error) {
+// ReadFile is ReadFileOptions with the default ReadOptions.
+func ReadFile(name string) ([]Event, error) { return ReadFileOptions(name, ReadOptions{}) }
+
+// ReadFileOptions reads every event of the event JSONL file name, in file
+// order. For files that fit in memory (evaluation sets); imports stream
+// instead.
+func ReadFileOptions(name string, opts ReadOptions) ([]Event, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
 	var evs []Event
-	r := NewReader(f)
+	r := NewReaderOptions(f, opts)
 	for {
 		ev, err := r.Next()
 		if errors.Is(err, io.EOF) {

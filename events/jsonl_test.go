@@ -72,6 +72,20 @@ func TestReaderNamesLineAndField(t *testing.T) {
 		{`{"id":"b","occurred_at":"2015-09-01","summary":"S","actors":[{"response":"x"}]}`, `line 2: field "actors[0]": no name`},
 		{`{"id":"b","occurred_at":"2015-09-01","summary":"S","sources":[3]}`, `line 2: field "sources[0]": want a string or an object`},
 		{`{"id":"b","occurred_at":"2015-09-01","summary":"S\u0000"}`, `line 2: field "summary": contains a NUL`},
+		{`{"id":"b","occurred_at":"2015-09-01","summary":"S","story":"x\u0000"}`, `line 2: field "story": contains a NUL`},
+		{`{"id":"b","occurred_at":"2015-09-01","summary":"S","extra":{"k":["\u0000"]}}`, `line 2: field "extra": contains a NUL`},
+		{`{"id":"b","occurred_at":"2015-09-01","summary":"S","actors":["Ir\u0000an"]}`, `line 2: field "actors[0]": contains a NUL`},
+		{`{"id":"b","occurred_at":"2015-09-01","summary":"S","actors":[{"name":"Iran","response":"\u0000"}]}`, `line 2: field "actors[0]": contains a NUL`},
+		{`{"id":"b","occurred_at":"2015-09-01","summary":"S","sources":["http://x/\u0000"]}`, `line 2: field "sources[0]": contains a NUL`},
+		{`{"id":"b","occurred_at":"2015-09-01","summary":"S","sources":[{"url":"http://x","title":"\u0000"}]}`, `line 2: field "sources[0]": contains a NUL`},
+		{`{"id":"b","occurred_at":"2015-09-01","summary":"S","a\u0000":1}`, `line 2: field "a\x00": field name contains a NUL`},
+		{"{\"id\":\"b\",\"occurred_at\":\"2015-09-01\",\"summary\":\"caf\xe9\"}", `line 2: field "summary": invalid UTF-8`},
+		{"{\"id\":\"b\",\"occurred_at\":\"2015-09-01\",\"summary\":\"S\",\"actors\":[\"\xff\"]}", `line 2: field "actors": invalid UTF-8`},
+		{"{\"id\":\"b\",\"occurred_at\":\"2015-09-01\",\"summary\":\"S\",\"\xff\":1}", `line 2: invalid UTF-8 in a field name`},
+		{`{"id":"b","occurred_at":"0000-01-01","summary":"S"}`, `line 2: field "occurred_at": 0000-01-01 is outside 1800-01-01..2199-12-31`},
+		{`{"id":"b","occurred_at":"9999-12-31","summary":"S"}`, `line 2: field "occurred_at": 9999-12-31 is outside`},
+		{`{"id":"b","occurred_at":"2200-01-01T00:00:00Z","summary":"S"}`, `line 2: field "occurred_at": 2200-01-01T00:00:00Z is outside`},
+		{`{"id":"b","occurred_at":"1799-12-31T23:59:59Z","summary":"S"}`, `line 2: field "occurred_at": 1799-12-31T23:59:59Z is outside`},
 	} {
 		_, err := readAll(t, good+tc.line+"\n"+good)
 		var le *LineError
@@ -96,5 +110,41 @@ func TestContentHashIgnoresSourcesAndMetadata(t *testing.T) {
 	}
 	if h(0) == h(2) || h(0) == h(3) {
 		t.Error("a summary or actor change must change the content hash")
+	}
+}
+
+func TestReaderTrimsIDsAndKeepsDatesAtTheBounds(t *testing.T) {
+	evs, err := readAll(t, `{"id":" px700\t","occurred_at":"1800-01-01","summary":"S"}
+{"id":"px701","occurred_at":"2199-12-31T23:59:59Z","summary":"S"}
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if evs[0].SourceID != "px700" {
+		t.Errorf("id %q: outer whitespace kept", evs[0].SourceID)
+	}
+	if evs[1].OccurredAt.Year() != 2199 {
+		t.Errorf("latest day refused: %v", evs[1].OccurredAt)
+	}
+}
+
+func TestReaderDateRangeIsASetting(t *testing.T) {
+	in := `{"id":"a","occurred_at":"1700-05-01","summary":"S"}` + "\n"
+	if _, err := readAll(t, in); err == nil {
+		t.Fatal("1700 accepted under the default range")
+	}
+	r := NewReaderOptions(strings.NewReader(in), ReadOptions{Earliest: time.Date(1500, 1, 1, 0, 0, 0, 0, time.UTC)})
+	if ev, err := r.Next(); err != nil || ev.OccurredAt.Year() != 1700 {
+		t.Fatalf("got %v, %v", ev, err)
+	}
+}
+
+func TestReaderSkipsAByteOrderMark(t *testing.T) {
+	evs, err := readAll(t, "\uFEFF"+`{"id":"a","occurred_at":"2015-09-01","summary":"S"}`+"\n")
+	if err != nil || len(evs) != 1 || evs[0].SourceID != "a" {
+		t.Fatalf("%+v, %v", evs, err)
+	}
+	if _, err := readAll(t, `{"id":"a","occurred_at":"2015-09-01","summary":"S"}`+"\n\uFEFF"+`{"id":"b","occurred_at":"2015-09-01","summary":"S"}`+"\n"); err == nil {
+		t.Fatal("a byte order mark inside the file is not JSON")
 	}
 }

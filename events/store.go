@@ -20,11 +20,16 @@ type ImportStats struct {
 	Superseded int // events whose id came again later in the same file (the later line wins)
 }
 
-// Import reads event JSONL from r and upserts every event by its id, in one
-// transaction: a malformed line fails the whole import with a *LineError and
-// nothing of the file is written. An event whose content hash changes is
-// embedded and analysed again by the next run.
+// Import is ImportWith the default ReadOptions.
 func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader) (ImportStats, error) {
+	return ImportWith(ctx, pool, r, ReadOptions{})
+}
+
+// ImportWith reads event JSONL from r and upserts every event by its id, in
+// one transaction: a malformed line fails the whole import with a *LineError
+// and nothing of the file is written. An event whose content hash changes is
+// embedded and analysed again by the next run.
+func ImportWith(ctx context.Context, pool *pgxpool.Pool, r io.Reader, opts ReadOptions) (ImportStats, error) {
 	var stats ImportStats
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `
@@ -36,7 +41,7 @@ func Import(ctx context.Context, pool *pgxpool.Pool, r io.Reader) (ImportStats, 
 			) ON COMMIT DROP`); err != nil {
 			return fmt.Errorf("create import table: %w", err)
 		}
-		src := &copySource{r: NewReader(r)}
+		src := &copySource{r: NewReaderOptions(r, opts)}
 		n, err := tx.CopyFrom(ctx, pgx.Identifier{"import_events"},
 			[]string{"line", "source_id", "occurred_at", "title", "summary", "content", "sources", "actors", "metadata", "content_hash"},
 			src)

@@ -91,6 +91,47 @@ func TestImportMalformedLineWritesNothing(t *testing.T) {
 	}
 }
 
+// Hostile input is refused by the reader, naming line and field, before
+// PostgreSQL can refuse it with a bare SQLSTATE (22P05 for a NUL in jsonb).
+func TestImportHostileLinesNameLineAndField(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.New(t)
+	good := `{"id":"a","occurred_at":"2015-09-01","summary":"A"}` + "\n"
+	for _, tc := range []struct{ line, field string }{
+		{`{"id":"b","occurred_at":"2015-09-02","summary":"B","story":"\u0000"}`, "story"},
+		{`{"id":"b","occurred_at":"2015-09-02","summary":"B","actors":["\u0000"]}`, "actors[0]"},
+		{`{"id":"b","occurred_at":"2015-09-02","summary":"B","sources":["http://x\u0000"]}`, "sources[0]"},
+		{"{\"id\":\"b\",\"occurred_at\":\"2015-09-02\",\"summary\":\"B\xc3\"}", "summary"},
+		{`{"id":"b","occurred_at":"9999-12-31","summary":"B"}`, "occurred_at"},
+	} {
+		_, err := events.Import(ctx, pool, strings.NewReader(good+tc.line+"\n"))
+		var le *events.LineError
+		if !errors.As(err, &le) || le.Line != 2 || le.Field != tc.field {
+			t.Errorf("%s: err = %v; want line 2, field %s", tc.line, err, tc.field)
+		}
+	}
+	if n, _ := events.Count(ctx, pool); n != 0 {
+		t.Fatalf("failed imports wrote %d events", n)
+	}
+}
+
+func TestImportOuterWhitespaceOfIDsIsOneEvent(t *testing.T) {
+	ctx := context.Background()
+	pool := pgtest.New(t)
+	st, err := events.Import(ctx, pool, strings.NewReader(`{"id":" px700 ","occurred_at":"2015-09-01","summary":"A"}
+{"id":"px700","occurred_at":"2015-09-01","summary":"A, later"}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := events.Count(ctx, pool); n != 1 || st.Superseded != 1 {
+		t.Fatalf("%d events, %+v: want one", n, st)
+	}
+	if ev, err := events.BySourceID(ctx, pool, "px700"); err != nil || ev.Summary != "A, later" {
+		t.Fatalf("px700: %+v, %v", ev, err)
+	}
+}
+
 func TestImportDevelopmentSet(t *testing.T) {
 	ctx := context.Background()
 	pool := pgtest.New(t)

@@ -138,7 +138,7 @@ func TestFitKeepsTheNewEventLongest(t *testing.T) {
 	if l.NewContent != prompts.FloorNewContent || l.Summary >= prompts.DefaultLimits().Summary || l.NewSummary < l.Summary {
 		t.Fatalf("limits %+v: want the content at its floor, then the candidates' summaries cut before the New Event's", l)
 	}
-	if !strings.Contains(p.User, "Content:\n"+sentence(3, 100)) {
+	if !strings.Contains(p.User, "Content: "+sentence(3, 100)) {
 		t.Error("the New Event's content is gone")
 	}
 }
@@ -217,5 +217,5 @@ func ExampleFit() {
 		return
 	}
 	fmt.Println(fitted.Tokens <= 3000, fitted.Candidates, strings.Count(p.User, "<event number="), fitted.Limits.Summary)
-	// Output: true 34 34 200
+	// Output: true 32 32 200
 }

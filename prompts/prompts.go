@@ -16,10 +16,13 @@
 // lets servers with prompt caching reuse it).
 //
 // Event text is untrusted. Each event is wrapped in <new_event> or
-// <event number="N"> tags, every '<' and '>' in event text is escaped as
-// "&lt;" and "&gt;" so no text can close or forge a delimiter, and the
-// system message tells the model that tagged text is data, never
-// instructions.
+// <event number="N"> tags; every '&', '<' and '>' in event text is escaped
+// as "&amp;", "&lt;" and "&gt;", so no text can close or forge a delimiter
+// nor pass for an escape; every field starts on a line of its own with its
+// label ("Date: ", "Summary: " …), and every further line of a field's text
+// is indented by two spaces, so no text can forge a field of its own event
+// either; and the system message tells the model that tagged text is data,
+// never instructions.
 //
 // This package deliberately knows nothing of the analyzer's types (the
 // analyzer imports it); callers convert their events and taxonomy into
@@ -58,7 +61,7 @@ const (
 // renderRevision is the "v1" in Version. Bump it when the Go side of the
 // rendering changes what the model sees (limits, escaping, normalisation)
 // without any template changing.
-const renderRevision = 1
+const renderRevision = 2
 
 // Event is one event as shown to the model. Empty fields are omitted.
 type Event struct {
@@ -303,10 +306,10 @@ func eventView(e Event, l fieldLimits) eventFields {
 	v := eventFields{
 		Date:    escape(truncate(singleLine(e.Date), 40)),
 		Title:   escape(truncate(singleLine(e.Title), l.title)),
-		Summary: escape(truncate(paragraphs(e.Summary), l.summary)),
+		Summary: indent(escape(truncate(paragraphs(e.Summary), l.summary))),
 	}
 	if l.content > 0 {
-		v.Content = escape(truncate(paragraphs(e.Content), l.content))
+		v.Content = indent(escape(truncate(paragraphs(e.Content), l.content)))
 	}
 	var actors []string
 	more := 0
@@ -328,11 +331,25 @@ func eventView(e Event, l fieldLimits) eventFields {
 	return v
 }
 
-// escape neutralises '<' and '>' so that event text cannot close or open a
-// delimiter tag.
-var escaper = strings.NewReplacer("<", "&lt;", ">", "&gt;")
+// escape neutralises '&', '<' and '>' so that event text cannot close or
+// open a delimiter tag, nor write "&lt;" that would read as an escaped '<'.
+var escaper = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
 
 func escape(s string) string { return escaper.Replace(s) }
+
+// indent indents every line of s after the first by two spaces (blank
+// lines stay blank), so that only the template writes a line that starts
+// with a field's label: "Date: …" in a summary's second paragraph reads
+// "  Date: …", a part of the summary.
+func indent(s string) string {
+	lines := strings.Split(s, "\n")
+	for i := 1; i < len(lines); i++ {
+		if lines[i] != "" {
+			lines[i] = "  " + lines[i]
+		}
+	}
+	return strings.Join(lines, "\n")
+}
 
 // singleLine makes s valid UTF-8, drops control characters and collapses all
 // whitespace, line breaks included, into single spaces.

@@ -57,6 +57,9 @@ type Totals struct {
 	// Cost is what the run's chat and embedding tokens cost in US dollars
 	// at the price table's prices; nil when a model it used has no price.
 	Cost *float64
+	// Featureless counts events recorded without a vector, since their text
+	// has no features: skipped, never analysed by a model nor a candidate.
+	Featureless int
 	analyzer.Stats
 }
 

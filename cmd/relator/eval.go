@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/relator/relator/analyzer"
+	"github.com/relator/relator/config"
 	"github.com/relator/relator/embeddings"
 	"github.com/relator/relator/events"
 	"github.com/relator/relator/internal/db"
@@ -51,12 +52,12 @@ func evalCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		if *file == "" || len(inv.args) > 0 {
 			return usageError{"eval needs --events FILE and no other arguments"}
 		}
-		if *k < 1 {
-			return usageError{"--k must be at least 1"}
+		if *k < 1 || *k > config.MaxTopK {
+			return usageError{fmt.Sprintf("--k must be in 1..%d, what the index can serve", config.MaxTopK)}
 		}
 		cfg := inv.cfg
 		cfg.TopK = *k
-		items, err := readLabels(*file)
+		items, err := readLabels(*file, readOptions(cfg))
 		if err != nil {
 			return err
 		}
@@ -67,7 +68,7 @@ func evalCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			return err
 		}
 		if *keep {
-			inv.log.Info("keeping the eval database", "url", url)
+			inv.log.Info("keeping the eval database", "url", db.Redact(url))
 		} else {
 			defer func() {
 				if err := drop(context.WithoutCancel(ctx)); err != nil {
@@ -86,7 +87,7 @@ func evalCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			return err
 		}
 		defer f.Close()
-		if _, err := events.Import(ctx, pool, f); err != nil {
+		if _, err := events.ImportWith(ctx, pool, f, readOptions(cfg)); err != nil {
 			return fmt.Errorf("%s: %w", *file, err)
 		}
 		inv.cfg = cfg
@@ -142,8 +143,8 @@ func evalCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 }
 
 // readLabels reads the ids, times and stories of an eval file.
-func readLabels(name string) ([]eval.Item, error) {
-	evs, err := events.ReadFile(name)
+func readLabels(name string, opts events.ReadOptions) ([]eval.Item, error) {
+	evs, err := events.ReadFileOptions(name, opts)
 	if err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/relator/relator/config"
 	"github.com/relator/relator/events"
 	"github.com/relator/relator/internal/db"
 )
@@ -33,7 +34,7 @@ func importCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			return err
 		}
 		defer pool.Close()
-		stats, err := events.Import(ctx, pool, r)
+		stats, err := events.ImportWith(ctx, pool, r, readOptions(inv.cfg))
 		if err != nil {
 			return fmt.Errorf("%s: %w (nothing was imported)", name, err)
 		}
@@ -45,4 +46,9 @@ func importCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		fmt.Fprintf(inv.stdout, " in %.1fs\n", time.Since(start).Seconds())
 		return nil
 	}
+}
+
+// readOptions are the settings of event JSONL reading.
+func readOptions(cfg config.Config) events.ReadOptions {
+	return events.ReadOptions{Earliest: cfg.EarliestDate, Latest: cfg.LatestDate}
 }

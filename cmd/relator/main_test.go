@@ -101,7 +101,8 @@ func TestImportMalformedFileExitsNonZeroAndWritesNothing(t *testing.T) {
 
 func TestUsageErrors(t *testing.T) {
 	url := pgtest.NewDatabase(t)
-	for _, args := range [][]string{{}, {"nope"}, {"import"}, {"eval"}, {"run", "extra"}, {"run", "-top-k", "0"}} {
+	for _, args := range [][]string{{}, {"nope"}, {"import"}, {"eval"}, {"run", "extra"}, {"run", "-top-k", "0"},
+		{"run", "-top-k", "126"}, {"eval", "--events", devSet, "--k", "126"}} {
 		if code, _, _ := cli(t, url, args...); code != 2 {
 			t.Errorf("relator %v: exit %d, want 2", args, code)
 		}

@@ -115,6 +115,10 @@ func summary(w io.Writer, opts pass.Options, r pass.Result) {
 	if len(types) > 0 {
 		byType = " (" + strings.Join(types, ", ") + ")"
 	}
+	featureless := ""
+	if r.Featureless > 0 {
+		featureless = fmt.Sprintf(" (%d featureless events skipped: no vector, no model call)", r.Featureless)
+	}
 	extra := ""
 	if r.Dead > 0 {
 		extra += fmt.Sprintf(", %d dead-lettered", r.Dead)
@@ -146,9 +150,9 @@ func summary(w io.Writer, opts pass.Options, r pass.Result) {
 		status = "stopped at budget"
 		extra += fmt.Sprintf(", %d events left for the next pass", r.Left)
 	}
-	fmt.Fprintf(w, "%s: run %d %s: embedded %d events with %s (%d requests, %d tokens), analysed %d with %s (%d failed%s), wrote %d relations%s, "+
+	fmt.Fprintf(w, "%s: run %d %s: embedded %d events with %s (%d requests, %d tokens)%s, analysed %d with %s (%d failed%s), wrote %d relations%s, "+
 		"%d model calls, %d tokens in / %d out, %d invalid items dropped, %d answers reused, %s, in %.1fs\n",
-		opts.Command, r.RunID, status, r.Embedded, opts.Embedder.Model(), r.EmbedRequests, r.EmbedTokens, r.Analysed, opts.Classifier.Model(),
+		opts.Command, r.RunID, status, r.Embedded, opts.Embedder.Model(), r.EmbedRequests, r.EmbedTokens, featureless, r.Analysed, opts.Classifier.Model(),
 		r.Failed, extra, r.Written, byType, r.Calls, r.TokensIn, r.TokensOut, r.Invalid, r.Reused, costText(opts, r), r.Took.Seconds())
 }
 

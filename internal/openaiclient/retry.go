@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -77,7 +78,7 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 		if resp.StatusCode < 400 {
 			return resp, nil
 		}
-		answer, err := readError(resp)
+		answer, err := readError(resp, d.opts.APIKey)
 		if err != nil {
 			return nil, err
 		}
@@ -126,15 +127,35 @@ func rewound(req *http.Request, attempt int) (*http.Request, error) {
 }
 
 // readError reads an error response's body and puts it back, so that the
-// response can still be handed to go-openai.
-func readError(resp *http.Response) (apiAnswer, error) {
+// response can still be handed to go-openai, with the API key cut out of
+// it: a server or proxy that echoes the key it was sent would otherwise put
+// it in error messages, logs and the runs table.
+func readError(resp *http.Response, key string) (apiAnswer, error) {
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
 	resp.Body.Close()
 	if err != nil {
 		return apiAnswer{}, fmt.Errorf("model request: read %d answer: %w", resp.StatusCode, err)
 	}
+	body = redact(body, key)
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return readAnswer(resp.StatusCode, body), nil
+}
+
+// minRedacted is the shortest key redact cuts out: shorter ones (tests'
+// "sk-test") are not secrets, and would cut ordinary words.
+const minRedacted = 8
+
+// redact replaces every occurrence of key in body, as written or
+// JSON-escaped, by "[redacted]".
+func redact(body []byte, key string) []byte {
+	if len(key) < minRedacted {
+		return body
+	}
+	body = bytes.ReplaceAll(body, []byte(key), []byte("[redacted]"))
+	if escaped, err := json.Marshal(key); err == nil {
+		body = bytes.ReplaceAll(body, escaped[1:len(escaped)-1], []byte("[redacted]"))
+	}
+	return body
 }
 
 // retryableStatus: a request timeout, a conflict (OpenAI's advice is to

@@ -259,6 +259,7 @@ func work(ctx context.Context, pool *pgxpool.Pool, opts Options, b *budget.Budge
 		if b != nil {
 			b.Charge(embedPrice.Cost(es.Tokens, 0))
 		}
+		res.Featureless += es.Featureless
 		if err != nil {
 			return fmt.Errorf("embed: %w", err)
 		}

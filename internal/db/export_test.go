@@ -1,0 +1,4 @@
+package db
+
+// IsDatabase is isDatabase, for the tests.
+var IsDatabase = isDatabase
