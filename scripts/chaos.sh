@@ -17,4 +17,4 @@ if ! go test -count=1 -timeout 30m -run 'TestFaultCrash|TestFaultDatabase' -v ./
 	echo "chaos: FAILED"
 	exit 1
 fi
-grep -E '^(--- |chaos: )' "$out"
+grep -E '^ *(--- |chaos: )' "$out"
