@@ -24,7 +24,7 @@ db-stop:
 test:
 	@$(WITH_DB) \
 	$(GO) vet ./... && \
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 30m ./...
 
 demo: build
 	@$(WITH_DB) BIN=$(BIN) SAMPLE=$(SAMPLE) bash scripts/demo.sh

@@ -85,6 +85,7 @@ func (k *killer) fired() bool {
 }
 
 func TestFaultCrashKilledRunsLoseAndDuplicateNothing(t *testing.T) {
+	t.Parallel()
 	events := chaosSetting(t, "RELATOR_CHAOS_EVENTS", 2000)
 	kills := chaosSetting(t, "RELATOR_CHAOS_KILLS", 3)
 	seed := chaosSetting(t, "RELATOR_CHAOS_SEED", time.Now().UnixNano()%1_000_000)

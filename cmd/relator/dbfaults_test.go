@@ -151,6 +151,7 @@ func dbFaultEvents() int {
 }
 
 func TestFaultDatabaseStopped(t *testing.T) {
+	t.Parallel()
 	c := newPrivateCluster(t)
 	events := dbFaultEvents()
 

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -41,7 +42,7 @@ func newFaultRig(t *testing.T, opts fakeopenai.Options) *faultRig {
 		"DATABASE_URL": r.url, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": srv.BaseURL(),
 		"RELATOR_EMBEDDER": "openai", "RELATOR_EMBEDDING_MODEL": "test-embedder",
 		"RELATOR_CLASSIFIER": "openai", "RELATOR_CHAT_MODEL": "test-chat",
-		"RELATOR_CONCURRENCY": "1", "RELATOR_MAX_RETRIES": "2", "RELATOR_REQUEST_TIMEOUT": "1s",
+		"RELATOR_CONCURRENCY": "1", "RELATOR_MAX_RETRIES": "2",
 		"RELATOR_MAX_ATTEMPTS": "2", "RELATOR_HTTP_ADDR": "",
 	}
 	file := filepath.Join(t.TempDir(), "events.jsonl")
@@ -145,16 +146,19 @@ func healed(calls int) faultState {
 // A fault the client retries costs requests, not analyses.
 
 func TestFaultRateLimitWithRetryAfter(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, fakeopenai.Options{Chat: fakeopenai.First(2, fakeopenai.RateLimited)})
 	r.expect(0, 6, healed(4))
 }
 
 func TestFaultRateLimitWithoutRetryAfter(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, fakeopenai.Options{Chat: fakeopenai.First(1, fakeopenai.RateLimitedBare)})
 	r.expect(0, 5, healed(4))
 }
 
 func TestFaultServerErrorsRetried(t *testing.T) {
+	t.Parallel()
 	for _, f := range []fakeopenai.Fault{fakeopenai.Status500, fakeopenai.Status502, fakeopenai.Status503} {
 		t.Run(string(f), func(t *testing.T) {
 			r := newFaultRig(t, fakeopenai.Options{Chat: fakeopenai.First(2, f)})
@@ -164,13 +168,20 @@ func TestFaultServerErrorsRetried(t *testing.T) {
 }
 
 func TestFaultHangPastTheTimeout(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, fakeopenai.Options{Chat: fakeopenai.First(1, fakeopenai.Hang)})
+	r.env["RELATOR_REQUEST_TIMEOUT"] = "2s"
+	began := time.Now()
 	r.expect(0, 5, healed(4))
+	if d := time.Since(began); d < 2*time.Second {
+		t.Errorf("the run took %s: the hang did not last until the timeout", d)
+	}
 }
 
 // TestFaultConnectionResetMidBody: a 200 whose body is cut by a reset is
 // retried like a connection that failed before its answer.
 func TestFaultConnectionResetMidBody(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, fakeopenai.Options{Chat: fakeopenai.First(1, fakeopenai.ResetMidBody)})
 	r.expect(0, 5, healed(4))
 }
@@ -179,6 +190,7 @@ func TestFaultConnectionResetMidBody(t *testing.T) {
 // (recorded, retried by the next pass), then dead-letter it after
 // RELATOR_MAX_ATTEMPTS (2).
 func TestFaultServerErrorsPersisting(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, fakeopenai.Options{Chat: fakeopenai.Always(fakeopenai.Status503)})
 	// 1 + 2 retries for each of 4 events.
 	r.expect(3, 12, faultState{Vectors: faultEvents, Done: 1, Failed: 4, Attempts: 5, Errors: "status code: 503",
@@ -190,6 +202,7 @@ func TestFaultServerErrorsPersisting(t *testing.T) {
 // TestFaultQuota: an exhausted quota stops the pass at its first answer;
 // nothing is failed, nothing counted against the events.
 func TestFaultQuota(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, fakeopenai.Options{Chat: fakeopenai.Always(fakeopenai.Quota)})
 	code, out, errOut := r.run("run")
 	if code != 1 || !strings.Contains(errOut, "quota exhausted") || !strings.Contains(errOut, "pending, not failed") {
@@ -220,28 +233,34 @@ func unusable(t *testing.T, f fakeopenai.Fault, problem string) {
 }
 
 func TestFaultTruncatedJSON(t *testing.T) {
+	t.Parallel()
 	unusable(t, fakeopenai.TruncatedJSON, "model reply unusable after its repair: reply is not a JSON object")
 }
 
 func TestFaultSchemaBroken(t *testing.T) {
+	t.Parallel()
 	unusable(t, fakeopenai.SchemaBroken, `model reply unusable after its repair: reply has no "relations" array`)
 }
 
 func TestFaultNoChoices(t *testing.T) {
+	t.Parallel()
 	unusable(t, fakeopenai.NoChoices, "model reply unusable after its repair: reply has no choices")
 }
 
 func TestFaultRefusal(t *testing.T) {
+	t.Parallel()
 	unusable(t, fakeopenai.Refusal, "model reply unusable after its repair: reply is a refusal")
 }
 
 func TestFaultContentFilter(t *testing.T) {
+	t.Parallel()
 	unusable(t, fakeopenai.ContentFilter, "model reply unusable after its repair: reply was withheld by the content filter")
 }
 
 // TestFaultTruncatedJSONRepaired: a reply the repair call fixes is an
 // analysis like any other.
 func TestFaultTruncatedJSONRepaired(t *testing.T) {
+	t.Parallel()
 	r := newFaultRig(t, fakeopenai.Options{Chat: fakeopenai.First(1, fakeopenai.TruncatedJSON)})
 	r.expect(0, 5, healed(5))
 }
@@ -256,15 +275,23 @@ func invalidItems(t *testing.T, f fakeopenai.Fault, relations int) {
 		RunStatus: "done", RunCalls: 8, RunInvalid: 4, Runs: 1})
 }
 
-func TestFaultUnknownCandidate(t *testing.T) { invalidItems(t, fakeopenai.UnknownCandidate, 0) }
-func TestFaultSelfLink(t *testing.T)         { invalidItems(t, fakeopenai.SelfLink, 0) }
+func TestFaultUnknownCandidate(t *testing.T) {
+	t.Parallel()
+	invalidItems(t, fakeopenai.UnknownCandidate, 0)
+}
+func TestFaultSelfLink(t *testing.T) {
+	t.Parallel()
+	invalidItems(t, fakeopenai.SelfLink, 0)
+}
 func TestFaultRationaleNamesWrongEvent(t *testing.T) {
+	t.Parallel()
 	invalidItems(t, fakeopenai.WrongEventInRationale, 0)
 }
 
 // TestFaultSameCandidateTwice: the first item for a candidate is kept, the
 // repeat dropped.
 func TestFaultSameCandidateTwice(t *testing.T) {
+	t.Parallel()
 	invalidItems(t, fakeopenai.SameCandidateTwice, 4)
 }
 
@@ -291,17 +318,21 @@ func badVectors(t *testing.T, f fakeopenai.Fault, problem string) {
 }
 
 func TestFaultEmbeddingWrongDimension(t *testing.T) {
+	t.Parallel()
 	badVectors(t, fakeopenai.WrongDimension, "dimensions, others 64")
 }
 
 func TestFaultEmbeddingWrongCount(t *testing.T) {
+	t.Parallel()
 	badVectors(t, fakeopenai.WrongCount, "response has 4 vectors for 5 inputs")
 }
 
 func TestFaultEmbeddingNaN(t *testing.T) {
+	t.Parallel()
 	badVectors(t, fakeopenai.NaNVector, "malformed response")
 }
 
 func TestFaultEmbeddingAllZeros(t *testing.T) {
+	t.Parallel()
 	badVectors(t, fakeopenai.ZeroVector, "vector of input 0 is all zeros")
 }
