@@ -1,5 +1,5 @@
 // Package fakeopenai is an in-process OpenAI-compatible model server for
-// tests: /v1/embeddings (the offline embedder's vectors, so that retrieval
+// tests and `relator bench`: /v1/embeddings (the offline embedder's vectors, so that retrieval
 // means something) and /v1/chat/completions (relating "Event 1" to the New
 // Event), either of which can be told to misbehave the ways real servers
 // do — rate limits, server errors, hangs, connections reset mid-answer,
@@ -10,11 +10,13 @@ import (
 	"bytes"
 	"encoding/json"
 
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,7 +30,7 @@ type Fault string
 const (
 	None Fault = "" // a good answer
 	// RateLimited is a 429 naming its wait (Retry-After: 0 and
-	// retry-after-ms: 20).
+	// retry-after-ms: 50).
 	RateLimited Fault = "rate-limited"
 	// RateLimitedBare is a 429 naming no wait: the client backs off.
 	RateLimitedBare Fault = "rate-limited-bare"
@@ -85,8 +87,12 @@ func First(n int64, f Fault) Schedule {
 // once.
 type Options struct {
 	// Latency is how long each chat call takes before its answer, as a
-	// real model's would.
+	// real model's would; rate limits and server errors are answered at
+	// once, as real servers do.
 	Latency time.Duration
+	// Jitter spreads it: each call takes Latency ± up to Jitter (seeded,
+	// so a run's sequence of latencies repeats).
+	Jitter time.Duration
 	// Dimensions of the vectors served. Default 64.
 	Dimensions int
 	// Chat and Embed decide each request's fault; nil: none.
@@ -104,6 +110,8 @@ type Server struct {
 	*httptest.Server
 	opts     Options
 	embedder *embeddings.Offline
+	mu       sync.Mutex
+	rng      *rand.Rand // of the jitter
 
 	Chats    atomic.Int64 // chat calls received
 	Answers  atomic.Int64 // chat calls answered 200 with a good reply
@@ -116,7 +124,8 @@ func New(opts Options) *Server {
 	if opts.Dimensions <= 0 {
 		opts.Dimensions = 64
 	}
-	s := &Server{opts: opts, embedder: embeddings.NewOffline(embeddings.OfflineOptions{Dimensions: opts.Dimensions})}
+	s := &Server{opts: opts, embedder: embeddings.NewOffline(embeddings.OfflineOptions{Dimensions: opts.Dimensions}),
+		rng: rand.New(rand.NewPCG(1, 2))}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/embeddings", s.embed)
 	mux.HandleFunc("POST /v1/chat/completions", s.chat)
@@ -140,7 +149,7 @@ func failed(w http.ResponseWriter, r *http.Request, f Fault, body []byte) bool {
 	switch f {
 	case RateLimited:
 		w.Header().Set("Retry-After", "0")
-		w.Header().Set("Retry-After-Ms", "20")
+		w.Header().Set("Retry-After-Ms", "50")
 		apiError(w, http.StatusTooManyRequests, "Rate limit reached for requests", "requests", "rate_limit_exceeded")
 	case RateLimitedBare:
 		apiError(w, http.StatusTooManyRequests, "Rate limit reached for requests", "requests", "rate_limit_exceeded")
@@ -238,6 +247,21 @@ const (
 const Good = `{"relations":[{"event":1,"type":"continuation","confidence":0.7,` +
 	`"rationale":"Event 1 reports the step before. The New Event continues it."}]}`
 
+// immediate are the faults a server answers before any model work.
+var immediate = map[Fault]bool{RateLimited: true, RateLimitedBare: true, Quota: true,
+	Status500: true, Status502: true, Status503: true}
+
+// latency is one chat call's: Latency ± up to Jitter.
+func (s *Server) latency() time.Duration {
+	if s.opts.Jitter <= 0 {
+		return s.opts.Latency
+	}
+	s.mu.Lock()
+	f := s.rng.Float64()
+	s.mu.Unlock()
+	return max(s.opts.Latency+time.Duration((f*2-1)*float64(s.opts.Jitter)), 0)
+}
+
 // replies are the chat contents of the reply faults.
 var replies = map[Fault]string{
 	TruncatedJSON: `{"relations":[{"event":1,"type":"continuation","confidence":0.7,"rationale":"Event 1 rep`,
@@ -270,12 +294,15 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		apiError(w, http.StatusBadRequest, "bad request: "+err.Error(), "invalid_request_error", "")
 		return
 	}
+	f := fault(s.opts.Chat, n)
+	if immediate[f] && failed(w, r, f, nil) {
+		return
+	}
 	select {
-	case <-time.After(s.opts.Latency):
+	case <-time.After(s.latency()):
 	case <-r.Context().Done():
 		return
 	}
-	f := fault(s.opts.Chat, n)
 	prompt := 0
 	for _, m := range req.Messages {
 		prompt += len(m.Content)/4 + 1

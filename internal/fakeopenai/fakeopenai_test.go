@@ -35,7 +35,7 @@ func TestFaultServerAnswersEachCallAsScheduled(t *testing.T) {
 	url := srv.BaseURL() + "/chat/completions"
 
 	code, h, body, _ := post(t, url, chatBody)
-	if code != 429 || h.Get("Retry-After-Ms") != "20" || !strings.Contains(body, "rate_limit_exceeded") {
+	if code != 429 || h.Get("Retry-After-Ms") != "50" || !strings.Contains(body, "rate_limit_exceeded") {
 		t.Errorf("rate limited: %d %v %s", code, h, body)
 	}
 	if code, _, body, _ = post(t, url, chatBody); code != 429 || !strings.Contains(body, "insufficient_quota") {
