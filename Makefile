@@ -10,7 +10,7 @@ SAMPLE := testdata/wikitimes-2015-09/events.jsonl
 # Starts the local database unless DATABASE_URL is set, and exports it.
 WITH_DB = if [ -z "$${DATABASE_URL:-}" ]; then line=$$(bash scripts/db.sh start) || exit 1; export "$$line"; fi;
 
-.PHONY: build db db-stop test fuzz demo eval bench clean
+.PHONY: build db db-stop test fuzz demo eval bench chaos clean
 
 build:
 	$(GO) build -o $(BIN) ./cmd/relator
@@ -45,6 +45,11 @@ eval: build
 # The standard measurements (BENCHMARKS.md); under 10 minutes on 2 cores.
 bench: build
 	@$(WITH_DB) BIN=$(BIN) bash scripts/bench.sh
+
+# The crash test long: 20 SIGKILLs over 2,000 events, and the database faults
+# (scripts/chaos.sh; RELATOR_CHAOS_KILLS, _EVENTS, _SEED change it).
+chaos:
+	@$(WITH_DB) bash scripts/chaos.sh
 
 clean:
 	rm -rf bin

@@ -286,7 +286,8 @@ func (o *OpenAI) PromptVersion() string { return prompts.Version() }
 // reply then replaces the first, valid items and all, since it was asked
 // for every relation; only if it cannot be read at all are the first
 // reply's valid items used. Invalid items of the reply used are dropped and
-// counted in Result.Invalid; an unreadable reply counts as one.
+// counted in Result.Invalid. When neither reply can be read, Classify fails
+// with ErrUnusableReply: no analysis, a failed attempt.
 //
 // Result.Calls counts the chat calls made (1 or 2; retries of 429 and 5xx
 // inside the client's transport are not calls) and the token counts sum
@@ -381,16 +382,23 @@ func (o *OpenAI) settle(ctx context.Context, newEvent events.Event, first firstC
 			used = retry
 		}
 	}
-	res.Relations, res.Invalid = used.relations, used.invalid
 	if !used.readable {
-		res.Invalid = 1
+		// Not an analysis: a failed attempt, retried by a later pass and
+		// dead-lettered after the last one.
+		return fail(fmt.Errorf("%w after its repair: %s", ErrUnusableReply, used.problems[0]))
 	}
+	res.Relations, res.Invalid = used.relations, used.invalid
 	if res.Invalid > 0 {
 		o.log.Warn("dropped invalid relations", "event", newEvent.SourceID, "invalid", res.Invalid,
 			"kept", len(res.Relations), "first", used.problems[0])
 	}
 	return res, nil
 }
+
+// ErrUnusableReply is Classify's error when no reply, the repair's
+// included, could be read (not JSON, not the schema's object, refused, cut
+// off, withheld or without choices): the event's analysis failed.
+var ErrUnusableReply = errors.New("model reply unusable")
 
 // complete makes one chat call (kind CallFirst or CallRepair) with msgs and
 // adds it and its usage to res, once the pass's budget has let it

@@ -427,11 +427,13 @@ func TestOpenAIRefusedTwice(t *testing.T) {
 		completion("", refusal, "stop", 1000, 10),
 		completion("", refusal, "stop", 1100, 10),
 	)
+	// Refused again after the repair: a failed attempt, not an analysis
+	// with nothing related.
 	res, err := classify(t, srv.classifier(t))
-	if err != nil {
-		t.Fatal(err)
+	if !errors.Is(err, analyzer.ErrUnusableReply) || !strings.Contains(err.Error(), "refusal") {
+		t.Fatalf("error %v; want the unusable reply's", err)
 	}
-	checkResult(t, res, analyzer.Result{Invalid: 1, Calls: 2, TokensIn: 2100, TokensOut: 20})
+	checkResult(t, res, analyzer.Result{Calls: 2, TokensIn: 2100, TokensOut: 20})
 	retry := checkRepair(t, srv.requests(), "reply is a refusal: "+refusal)
 	if m := retry.Messages[2]; m.Refusal != refusal || m.Content != "" {
 		t.Errorf("assistant message %+v; want the refusal sent back", m)

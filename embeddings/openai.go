@@ -349,10 +349,17 @@ func (e *OpenAI) collect(resp openai.EmbeddingResponse, first int, out [][]float
 		} else if len(d.Embedding) != size {
 			return fmt.Errorf("embeddings: vector of input %d has %d dimensions, others %d", i, len(d.Embedding), size)
 		}
+		zero := true
 		for j, v := range d.Embedding {
 			if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 				return fmt.Errorf("embeddings: vector of input %d has non-finite value %v at %d", i, v, j)
 			}
+			zero = zero && v == 0
+		}
+		if zero {
+			// Its cosine distance to anything is undefined (NaN): it
+			// would poison every search it takes part in.
+			return fmt.Errorf("embeddings: vector of input %d is all zeros", i)
 		}
 		out[d.Index] = d.Embedding
 	}

@@ -344,7 +344,13 @@ func TestOpenAIMalformedResponse(t *testing.T) {
 }
 
 func TestOpenAIWrongResponse(t *testing.T) {
-	vec := func(n int) []float32 { return make([]float32, n) }
+	vec := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = 0.5
+		}
+		return v
+	}
 	for _, tc := range []struct {
 		name  string
 		items []wireItem
@@ -356,6 +362,7 @@ func TestOpenAIWrongResponse(t *testing.T) {
 		{"index out of range", []wireItem{{Index: 0, Embedding: vec(4)}, {Index: 1, Embedding: vec(4)}, {Index: 3, Embedding: vec(4)}}, "embeddings: response index 3 out of range for 3 inputs"},
 		{"empty vector", []wireItem{{Index: 0, Embedding: vec(4)}, {Index: 1, Embedding: nil}, {Index: 2, Embedding: vec(4)}}, "embeddings: vector of input 1 is empty"},
 		{"ragged", []wireItem{{Index: 0, Embedding: vec(4)}, {Index: 1, Embedding: vec(4)}, {Index: 2, Embedding: vec(3)}}, "embeddings: vector of input 2 has 3 dimensions, others 4"},
+		{"all zeros", []wireItem{{Index: 0, Embedding: vec(4)}, {Index: 1, Embedding: make([]float32, 4)}, {Index: 2, Embedding: vec(4)}}, "embeddings: vector of input 1 is all zeros"},
 		{"wrong dimensions", []wireItem{{Index: 0, Embedding: vec(4)}, {Index: 1, Embedding: vec(4)}, {Index: 2, Embedding: vec(4)}}, "embeddings: response vectors have 4 dimensions, want 1536"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

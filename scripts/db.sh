@@ -5,7 +5,7 @@
 #   scripts/db.sh stop    stop the cluster if it is running                                 (make db-stop)
 #   scripts/db.sh url     print DATABASE_URL=… without starting anything
 #
-# The cluster lives in <repo>/.local/pg (git-ignored), listens on 127.0.0.1:${RELATOR_DB_PORT:-54329}
+# The cluster lives in <repo>/.local/pg (git-ignored; RELATOR_DB_DIR moves it), listens on 127.0.0.1:${RELATOR_DB_PORT:-54329}
 # only, uses trust auth for the superuser "relator" and never touches any other cluster on the
 # machine (no pg_ctlcluster, no system service). Run as root, it installs what is missing with apt
 # and runs the server as the "postgres" system user (initdb/postgres refuse to run as root); run
@@ -26,9 +26,14 @@ DB_ROLE=relator
 PREFERRED_MAJOR=15
 export DEBIAN_FRONTEND=noninteractive
 
-# Where the cluster lives: in the repo, or — if the server's user cannot reach the repo — in /tmp.
+# Where the cluster lives: in the repo, or — if the server's user cannot reach the repo — in /tmp;
+# RELATOR_DB_DIR, when set, instead (a second private cluster, e.g. one a test stops and starts).
 PRIMARY_STATE_DIR=$REPO_ROOT/.local/pg
 FALLBACK_STATE_DIR=/tmp/relator-pg-$(printf '%s' "$REPO_ROOT" | sha256sum | cut -c1-12)
+if [[ -n ${RELATOR_DB_DIR:-} ]]; then
+	[[ $RELATOR_DB_DIR == /* ]] || { printf 'db.sh: error: RELATOR_DB_DIR must be an absolute path\n' >&2; exit 1; }
+	PRIMARY_STATE_DIR=$RELATOR_DB_DIR FALLBACK_STATE_DIR=$RELATOR_DB_DIR
+fi
 
 # The OS user that owns the data directory and runs the server.
 if ((EUID == 0)); then DB_USER=postgres; else DB_USER=$(id -un); fi
@@ -225,6 +230,10 @@ find_existing_cluster() {
 # The server's user must be able to reach .local/pg. The repo's parents are usually 0755, but a
 # repo under e.g. /root (0700) is not reachable for "postgres": then use a per-repo dir in /tmp.
 choose_state_dir() {
+	if [[ -n ${RELATOR_DB_DIR:-} ]]; then
+		set_state_dir "$RELATOR_DB_DIR"
+		return
+	fi
 	[[ -d $REPO_ROOT/.local ]] || mkdir -m 0755 "$REPO_ROOT/.local"
 	if as_db_user test -x "$REPO_ROOT/.local"; then
 		set_state_dir "$PRIMARY_STATE_DIR"

@@ -342,6 +342,33 @@ func TestNetworkErrorsAreRetried(t *testing.T) {
 	}
 }
 
+// TestBodyCutMidwayIsRetried: a 200 whose body breaks off (a reset, a
+// proxy giving up) is retried like a connection dropped before its answer,
+// instead of failing the request as a malformed answer.
+func TestBodyCutMidwayIsRetried(t *testing.T) {
+	var calls atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			conn, buf, _ := w.(http.Hijacker).Hijack()
+			fmt.Fprintf(buf, "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s",
+				len(okModels), okModels[:len(okModels)/2])
+			buf.Flush()
+			conn.Close()
+			return
+		}
+		io.WriteString(w, okModels)
+	}))
+	defer srv.Close()
+	c := newClock()
+	client := openaiclient.New(openaiclient.Options{BaseURL: srv.URL, APIKey: "k", Logger: quiet, Now: c.Now, Sleep: c.Sleep})
+	if _, err := client.ListModels(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() != 2 {
+		t.Fatalf("%d requests; want the cut one and its retry", calls.Load())
+	}
+}
+
 func TestTimeoutIsPerAttempt(t *testing.T) {
 	var calls atomic.Int32
 	release := make(chan struct{})

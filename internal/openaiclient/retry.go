@@ -64,6 +64,12 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 			return nil, err
 		}
 		resp, err := d.http.Do(try)
+		if err == nil && resp.StatusCode < 400 {
+			// Read within the attempt, so that a connection reset or a
+			// stall in the middle of the body is retried like one before
+			// it.
+			err = buffer(resp)
+		}
 		if err != nil {
 			if ctx.Err() != nil || !retryableNetwork(err) || attempt >= d.opts.MaxRetries {
 				return nil, err
@@ -106,6 +112,18 @@ func (d *doer) Do(req *http.Request) (*http.Response, error) {
 			return nil, answer.fatal()
 		}
 	}
+}
+
+// buffer reads a successful answer's body into memory, closing the
+// connection's.
+func buffer(resp *http.Response) error {
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return nil
 }
 
 // rewound is req for the given attempt: req itself first, then a copy with
