@@ -2,8 +2,11 @@ package analyzer
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"math"
+
+	lru "github.com/hashicorp/golang-lru/v2"
 
 	"github.com/relator/relator/events"
 )
@@ -39,7 +42,17 @@ type OfflineOptions struct {
 	// embedder's cosines, where F1 is flat from 1.7 to 2.0 and 1.9 favours
 	// precision; with an embedder whose cosines run higher, raise it.
 	Threshold float64
+	// Profiles is how many events' profiles (their names, terms, words
+	// and cues, read from their text) are remembered: a prior event is a
+	// candidate of many later ones, and reading its text again for each is
+	// most of what classifying costs. Default DefaultOfflineProfiles.
+	Profiles int
 }
+
+// DefaultOfflineProfiles is the default OfflineOptions.Profiles: a few
+// thousand covers the candidates a pass in time order keeps meeting, at a
+// few kilobytes each.
+const DefaultOfflineProfiles = 4096
 
 // Offline is a Classifier that needs no model: it judges each candidate by
 // rules over the retrieval similarity and the names both events mention,
@@ -55,6 +68,10 @@ type OfflineOptions struct {
 // and the rationale instead.
 type Offline struct {
 	threshold float64
+	// profiles are the profiles of recently read events, by the digest of
+	// what a profile reads (profileKey). A profile is never modified once
+	// made, so one is shared by every goroutine that reads it.
+	profiles *lru.Cache[[sha256.Size]byte, *profile]
 }
 
 var _ Classifier = (*Offline)(nil)
@@ -65,7 +82,26 @@ func NewOffline(opts OfflineOptions) *Offline {
 	if t <= 0 {
 		t = DefaultOfflineThreshold
 	}
-	return &Offline{threshold: t}
+	n := opts.Profiles
+	if n <= 0 {
+		n = DefaultOfflineProfiles
+	}
+	profiles, err := lru.New[[sha256.Size]byte, *profile](n)
+	if err != nil {
+		panic(err) // cannot happen: n > 0
+	}
+	return &Offline{threshold: t, profiles: profiles}
+}
+
+// profile returns e's profile, read once and then remembered.
+func (o *Offline) profile(e events.Event) *profile {
+	key := profileKey(e)
+	if p, ok := o.profiles.Get(key); ok {
+		return p
+	}
+	p := newProfile(e)
+	o.profiles.Add(key, &p)
+	return &p
 }
 
 // Model is OfflineModel.
@@ -86,7 +122,7 @@ func (o *Offline) Classify(ctx context.Context, newEvent events.Event, candidate
 		return res, nil
 	}
 	self := selfLinks(newEvent, candidates)
-	newP := newProfile(newEvent)
+	newP := *o.profile(newEvent)
 	top := math.Inf(-1)
 	for _, c := range candidates {
 		top = math.Max(top, c.Similarity)
@@ -95,7 +131,7 @@ func (o *Offline) Classify(ctx context.Context, newEvent events.Event, candidate
 		if self[c.Number] {
 			continue
 		}
-		candP := newProfile(c.Event)
+		candP := *o.profile(c.Event)
 		ev := gather(newP, newEvent, c, candP, top)
 		score := relatedness(ev)
 		if score < o.threshold && !isDuplicate(ev) {

@@ -1,6 +1,7 @@
 package analyzer
 
 import (
+	"crypto/sha256"
 	"math"
 	"slices"
 	"strings"
@@ -58,6 +59,21 @@ func specific(name string) bool {
 		}
 	}
 	return false
+}
+
+// profileKey is the digest of what newProfile reads of e: its actors'
+// names and its text.
+func profileKey(e events.Event) [sha256.Size]byte {
+	h := sha256.New()
+	for _, a := range e.ActorNames() {
+		h.Write([]byte(a))
+		h.Write([]byte{0})
+	}
+	h.Write([]byte{1})
+	h.Write([]byte(eventText(e)))
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	return key
 }
 
 // newProfile reads an event's names, terms, words and cues.

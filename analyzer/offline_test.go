@@ -263,12 +263,24 @@ func BenchmarkOfflineClassify(b *testing.B) {
 	for i := range 15 {
 		cands = append(cands, Candidate{Number: i + 1, Event: ev(int64(i+1), -i, "Croatia closes seven of eight border crossings with Serbia as thousands of migrants arrive from Hungary.", "Croatia", "Serbia"), Similarity: 0.5 - 0.02*float64(i)})
 	}
-	c := NewOffline(OfflineOptions{})
 	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := c.Classify(ctx, newEvent, cands); err != nil {
-			b.Fatal(err)
+	// cold: every event read afresh; remembered: the profiles of events
+	// seen before reused, as for the candidates of a pass in time order.
+	b.Run("cold", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := NewOffline(OfflineOptions{}).Classify(ctx, newEvent, cands); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
+	b.Run("remembered", func(b *testing.B) {
+		c := NewOffline(OfflineOptions{})
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := c.Classify(ctx, newEvent, cands); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

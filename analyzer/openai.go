@@ -99,9 +99,12 @@ type OpenAI struct {
 	// systemTokens is what every prompt takes besides its user message's
 	// text (prompts.SystemTokens), counted once.
 	systemTokens int
-	budget       int // of the first call's prompt; 0: none
-	log          *slog.Logger
-	calls        CallLog // nil: none
+	// counter counts prompts, remembering the candidate lines it has seen:
+	// each prior event is a candidate of many later ones.
+	counter *tokens.Counter
+	budget  int // of the first call's prompt; 0: none
+	log     *slog.Logger
+	calls   CallLog // nil: none
 }
 
 var _ Classifier = (*OpenAI)(nil)
@@ -165,7 +168,11 @@ func NewOpenAI(client *openai.Client, opts OpenAIOptions) (*OpenAI, error) {
 	if err != nil {
 		return nil, fmt.Errorf("analyzer: %w", err)
 	}
-	return &OpenAI{client: client, model: opts.Model, types: types, base: base,
+	counter, err := tokens.NewCounter(opts.Model, 0)
+	if err != nil {
+		return nil, fmt.Errorf("analyzer: %w", err)
+	}
+	return &OpenAI{client: client, model: opts.Model, types: types, base: base, counter: counter,
 		schemaTokens: schemaTokens, systemTokens: systemTokens, maxTokens: opts.MaxTokens,
 		budget: max(opts.PromptBudget, 0), log: opts.Logger, calls: opts.Calls}, nil
 }
@@ -326,7 +333,7 @@ type firstCall struct {
 // (see Classify) and returns the first call.
 func (o *OpenAI) render(newEvent events.Event, candidates []Candidate) (firstCall, error) {
 	p, fitted, err := prompts.Fit(o.input(newEvent, candidates), prompts.Budget{Model: o.model, Tokens: o.budget,
-		Reserved: o.schemaTokens, SystemTokens: o.systemTokens})
+		Reserved: o.schemaTokens, SystemTokens: o.systemTokens, Counter: o.counter})
 	if err != nil {
 		return firstCall{}, err
 	}

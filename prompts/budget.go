@@ -26,6 +26,11 @@ type Budget struct {
 	// for every call that shares a taxonomy, so a caller making many
 	// counts it once; counting takes milliseconds. 0: Fit counts it.
 	SystemTokens int
+	// Counter, when set, counts the user message (it must count Model's
+	// encoding). It remembers the lines it counted, so a caller fitting
+	// many prompts over the same events keeps one and passes it each time:
+	// counting is most of what fitting a prompt costs. Nil: counted afresh.
+	Counter *tokens.Counter
 }
 
 // SystemTokens counts, for model, what a prompt of the taxonomy types takes
@@ -144,6 +149,9 @@ type fitter struct {
 }
 
 func (f *fitter) count(user string) (int, error) {
+	if f.b.Counter != nil {
+		return f.fixed + f.b.Counter.Count(user), nil
+	}
 	n, err := tokens.Count(f.b.Model, user)
 	return f.fixed + n, err
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/relator/relator/internal/tokens"
 	"github.com/relator/relator/prompts"
 )
 
@@ -187,6 +188,29 @@ func TestFitWithTheSystemTokensGiven(t *testing.T) {
 		p2, f2, err2 := prompts.Fit(in, b)
 		if p1 != p2 || f1 != f2 || err1 != nil || err2 != nil {
 			t.Fatalf("budget %d: Fit differs with SystemTokens given (%+v, %v; %+v, %v)", budget, f1, err1, f2, err2)
+		}
+	}
+}
+
+// A Counter, which remembers lines, fits every prompt exactly as counting
+// afresh does: the same prompt, tokens, candidates and limits.
+func TestFitWithACounter(t *testing.T) {
+	c, err := tokens.NewCounter(model, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ content, k, summary, budget int }{
+		{1000, 15, 300, 0}, {1000, 15, 300, 6000}, {1_000_000, 40, 1000, 3000}, {1_000_000, 125, 5000, 6000}, {20_000, 15, 2000, 2500},
+	} {
+		in := scene(tc.content, tc.k, tc.summary)
+		b := prompts.Budget{Model: model, Tokens: tc.budget, Reserved: 150}
+		p1, f1, err1 := prompts.Fit(in, b)
+		b.Counter = c
+		for pass := range 2 { // lines counted, then remembered
+			p2, f2, err2 := prompts.Fit(in, b)
+			if p1 != p2 || f1 != f2 || err1 != nil || err2 != nil {
+				t.Fatalf("%+v, pass %d: Fit differs with a Counter (%+v, %v; %+v, %v)", tc, pass, f1, err1, f2, err2)
+			}
 		}
 	}
 }

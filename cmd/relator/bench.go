@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -46,9 +48,17 @@ func benchCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 	seed := fs.Uint64("seed", 1, "seed of the synthetic data")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
 	keep := fs.Bool("keep", false, "keep the throwaway database (its name is logged, without credentials)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured run to this file (go tool pprof)")
 	return func(ctx context.Context, inv invocation) error {
 		if len(inv.args) > 0 {
 			return usageError{"bench takes no arguments"}
+		}
+		if *cpuProfile != "" {
+			stop, err := startCPUProfile(*cpuProfile)
+			if err != nil {
+				return err
+			}
+			defer stop()
 		}
 		if *n < 10 || *vectors < 100 || *dims < 1 || *queries < 1 {
 			return usageError{"bench needs --events ≥ 10, --vectors ≥ 100, --dims ≥ 1, --queries ≥ 1"}
@@ -142,6 +152,19 @@ func benchCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 		}
 		return nil
 	}
+}
+
+// startCPUProfile profiles this process until the returned stop is called.
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("cpu profile: %w", err)
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }
 
 func runPipeline(ctx context.Context, inv invocation, cfg config.Config, pool *pgxpool.Pool, n int, seed uint64) (bench.PipelineResult, error) {

@@ -1,0 +1,21 @@
+-- Vectors stored inline, not in TOAST.
+--
+-- A 1,024-dimension vector takes 4 KB, over PostgreSQL's 2 KB TOAST
+-- threshold, so by default it is compressed (to no avail: floats do not
+-- compress) and moved out of line. Every exact prior search, and the
+-- similarity of every candidate, then fetched and reassembled each vector
+-- from the TOAST table: 40% of the database's CPU during analysis
+-- (perf, relator bench --concurrency 64), and an exact scan of 3,000
+-- vectors took 2-3 times as long as over inline ones.
+--
+-- EXTERNAL: never compressed. toast_tuple_target 8160 (its maximum): a
+-- row is moved out of line only when it would not fit a page, so vectors
+-- up to about 2,000 dimensions stay in the row and larger ones (3,072 of
+-- text-embedding-3-large) go to TOAST as before. The HNSW index keeps its
+-- own copy of every vector either way.
+--
+-- This applies to rows written from now on. Rows already stored stay where
+-- they are until rewritten: `VACUUM FULL embeddings` (it locks the table
+-- while it runs) or re-embedding moves them (docs/operating.md).
+ALTER TABLE embeddings ALTER COLUMN embedding SET STORAGE EXTERNAL;
+ALTER TABLE embeddings SET (toast_tuple_target = 8160);
