@@ -143,6 +143,12 @@ func (c chatCall) stored(ctx context.Context) (openai.ChatCompletionResponse, bo
 		resp.Choices = []openai.ChatCompletionChoice{{FinishReason: openai.FinishReason(a.FinishReason),
 			Message: openai.ChatCompletionMessage{Role: openai.ChatMessageRoleAssistant, Content: a.Content, Refusal: a.Refusal}}}
 	}
+	if !judge(resp, 0, nil).readable {
+		// An answer that cannot be read (a refusal, cut off, withheld, not
+		// the schema's JSON) is what failed its attempt, and asking again
+		// is what the retry is for: it is not reused.
+		return openai.ChatCompletionResponse{}, false, nil
+	}
 	return resp, true, nil
 }
 

@@ -29,7 +29,10 @@ func TestFeaturelessEventsAreSkippedWithoutAModelCall(t *testing.T) {
 	url := pgtest.NewDatabase(t)
 	environ := map[string]string{
 		"DATABASE_URL": url, "OPENAI_API_KEY": "sk-test", "OPENAI_BASE_URL": srv.URL + "/v1",
-		"RELATOR_EMBEDDING_MODEL": "test-embedder", "RELATOR_CHAT_MODEL": "test-chat",
+		// Featureless text is the offline embedder's notion (feature
+		// hashing finds nothing to hash); a server answering an all-zero
+		// vector is a fault (TestFaultEmbeddingAllZeros).
+		"RELATOR_EMBEDDER": "offline", "RELATOR_CHAT_MODEL": "test-chat",
 	}
 	file := filepath.Join(t.TempDir(), "events.jsonl")
 	os.WriteFile(file, []byte(`{"id":"a","occurred_at":"2026-04-01","title":"Ceasefire talks in Doha","summary":"Delegations meet in Doha."}
@@ -48,7 +51,7 @@ func TestFeaturelessEventsAreSkippedWithoutAModelCall(t *testing.T) {
 	if chatCalls.Load() != 2 {
 		t.Errorf("%d chat calls, want 2 (c and d)\n%s", chatCalls.Load(), out)
 	}
-	for _, want := range []string{"embedded 4 events with test-embedder (1 featureless events skipped: no vector, no model call)",
+	for _, want := range []string{"embedded 4 events with offline-", "(1 featureless events skipped: no vector, no model call)",
 		"analysed 4 with test-chat", "0 invalid items dropped"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary lacks %q:\n%s", want, out)

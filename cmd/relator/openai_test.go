@@ -110,7 +110,7 @@ func TestRunWithAnOpenAICompatibleServer(t *testing.T) {
 		first["tokens_in"] != 213500.0 || first["cost_usd"] != nil || list[0]["cost_usd"] != 0.0 {
 		t.Fatalf("runs --json: %v", list)
 	}
-	if out = runCLI("runs"); !regexp.MustCompile(`done .* 2/4280 +427 +213500/12810 +unknown`).MatchString(out) {
+	if out = runCLI("runs"); !regexp.MustCompile(`done .* 2/4280 +427 +0 +213500/12810 +unknown`).MatchString(out) {
 		t.Fatalf("runs:\n%s", out)
 	}
 }
