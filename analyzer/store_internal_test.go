@@ -179,3 +179,49 @@ func BenchmarkFinish(b *testing.B) {
 		}
 	}
 }
+
+// TestClaimReadsEventsInOrderWhateverTheStatistics: a claim walks events in
+// prior order and looks each one's vector and analysis up by key, so its
+// cost is what it claims, not the history. With the statistics of a fresh
+// load (event_analyses analysed while empty) the joins it used to be were
+// planned as a hash join over every vector and a loop over every analysis.
+func TestClaimReadsEventsInOrderWhateverTheStatistics(t *testing.T) {
+	ctx := context.Background()
+	pool, e := preparedInternal(t)
+	if _, err := pool.Exec(ctx, `ANALYZE`); err != nil { // event_analyses is still empty
+		t.Fatal(err)
+	}
+	k := key{"rule", "v1"}
+	start, err := Now(ctx, pool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := claimRequest{k: k, embeddingModel: e.Model(), limit: 300, lease: time.Minute, maxAttempts: 3, passStart: start}
+	if got, err := claimEvents(ctx, pool, r); err != nil || len(got) != 300 {
+		t.Fatalf("first claim: %d, %v", len(got), err)
+	}
+	r.limit = 32
+	sql, args := claimQuery(r)
+	tx, err := pool.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	var plan string
+	if err := tx.QueryRow(ctx, "EXPLAIN (ANALYZE, FORMAT JSON) "+sql, args...).Scan(&plan); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`"Index Name": "events_order_idx"`, `"Index Name": "embeddings_pkey"`, `"Index Name": "event_analyses_pkey"`} {
+		if !strings.Contains(plan, want) {
+			t.Errorf("the claim's plan lacks %s", want)
+		}
+	}
+	for _, bad := range []string{`"Node Type": "Seq Scan"`, `"Index Name": "event_analyses_state_idx"`} {
+		if strings.Contains(plan, bad) {
+			t.Errorf("the claim's plan has %s", bad)
+		}
+	}
+	if t.Failed() {
+		t.Log(plan)
+	}
+}
