@@ -29,8 +29,10 @@ type Options struct {
 	// Search is the retrieval: K candidates, optional time window.
 	Search embeddings.SearchOptions
 	// Concurrency is how many events are classified at once: model calls
-	// are slow, so they overlap. A new claim is made as soon as one of them
-	// ends, so this many stay in flight. Default 4.
+	// are slow, so they overlap. A few more events than this are retrieved
+	// and rendered ahead (prepareAhead), so that when a call ends the
+	// next one starts at once instead of after its retrieval: this many
+	// stay in flight. Default 4.
 	Concurrency int
 	// ClaimBatch caps how many events one claim leases, when several
 	// workers are free at once. Default 32.
@@ -258,6 +260,9 @@ type analysis struct {
 	stopWork  context.CancelCauseFunc
 
 	writes chan writeRequest // to the writer, which batches them
+	// slots holds a token per classification in progress: at most
+	// Concurrency, however many workers are retrieving ahead.
+	slots chan struct{}
 
 	mu    sync.Mutex
 	stats Stats
@@ -286,16 +291,18 @@ func (a *analysis) run(ctx context.Context) (Stats, error) {
 	// a batch of room is free, so that C calls stay in flight at any C
 	// without a claim per finished event.
 	c := a.opts.Concurrency
-	capacity := 2 * c
+	workers := c + prepareAhead(c)
+	capacity := c + workers
 	refill := max(1, min(a.opts.ClaimBatch, c/2))
 	jobs := make(chan job, capacity)
 	var outstanding atomic.Int64 // claimed and not yet finished
 	a.writes = make(chan writeRequest, c)
+	a.slots = make(chan struct{}, c)
 	var writer sync.WaitGroup
 	writer.Go(func() { a.writer(ctx) })
-	var workers sync.WaitGroup
-	for range c {
-		workers.Go(func() {
+	var working sync.WaitGroup
+	for range workers {
+		working.Go(func() {
 			for j := range jobs {
 				a.work(ctx, j.ctx, j.h)
 				outstanding.Add(-1)
@@ -365,7 +372,7 @@ func (a *analysis) run(ctx context.Context) (Stats, error) {
 		break // nothing more to claim in this call
 	}
 	close(jobs)
-	workers.Wait()
+	working.Wait()
 	close(a.writes)
 	writer.Wait()
 	stopHeartbeat()
@@ -548,7 +555,7 @@ const writeTimeout = 15 * time.Second
 
 func (a *analysis) analyse(passCtx, ctx context.Context, h *heldClaim) Outcome {
 	o := Outcome{EventID: h.eventID}
-	res, rels, cands, err := analyseOne(withBudget(ctx, a.opts.Budget), a.pool, a.c, a.opts, h.claim)
+	res, rels, cands, err := analyseOne(withBudget(ctx, a.opts.Budget), a.pool, a.c, a.opts, h.claim, a.slots)
 	o.Result = res
 	wctx, cancel := context.WithTimeout(context.WithoutCancel(passCtx), writeTimeout)
 	defer cancel()
@@ -675,7 +682,7 @@ var errClassify = errors.New("classify")
 
 // analyseOne retrieves an event's candidates and classifies it; it returns
 // the relations to write and the candidates' event ids, best first.
-func analyseOne(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Options, cl claim) (Result, []written, []int64, error) {
+func analyseOne(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Options, cl claim, slots chan struct{}) (Result, []written, []int64, error) {
 	newEvent, cands, err := candidatesOf(ctx, pool, opts, cl.eventID)
 	if err != nil {
 		return Result{}, nil, nil, err
@@ -683,6 +690,13 @@ func analyseOne(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Opti
 	seen := candidateIDs(cands)
 	if len(cands) == 0 {
 		return Result{}, nil, seen, nil // nothing to ask: no call
+	}
+	// Retrieved: wait for one of the Concurrency classification slots.
+	select {
+	case slots <- struct{}{}:
+		defer func() { <-slots }()
+	case <-ctx.Done():
+		return Result{}, nil, seen, fmt.Errorf("event %s: %w: %w", newEvent.SourceID, errClassify, context.Cause(ctx))
 	}
 	result, err := c.Classify(withCallScope(ctx, callScope{runID: opts.RunID, since: cl.finishedAt}), newEvent, cands)
 	if err != nil {
@@ -692,6 +706,13 @@ func analyseOne(ctx context.Context, pool *pgxpool.Pool, c Classifier, opts Opti
 	result, rels := toWrite(result, newEvent, cands)
 	return result, rels, seen, nil
 }
+
+// prepareAhead is how many workers beyond Concurrency retrieve their next
+// event while the Concurrency classifications run: a retrieval takes a few
+// milliseconds of the database's time (more on a busy machine), which a
+// worker that retrieved only after its call ended would add to every
+// call's cycle (relator bench: 0.92 of the ideal rate at C = 16 without).
+func prepareAhead(concurrency int) int { return max(2, concurrency/4) }
 
 // candidatesOf retrieves an event and its numbered prior candidates.
 func candidatesOf(ctx context.Context, pool *pgxpool.Pool, opts Options, eventID int64) (events.Event, []Candidate, error) {

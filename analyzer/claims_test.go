@@ -239,3 +239,35 @@ func (c *cancelAfter) Embed(ctx context.Context, texts []string) ([][]float32, e
 }
 
 func (c *cancelAfter) Model() string { return fmt.Sprintf("%s-cancel", c.Embedder.Model()) }
+
+// counting tracks how many classifications run at once.
+type counting struct {
+	similarityRule
+	now, most atomic.Int64
+}
+
+func (c *counting) Classify(ctx context.Context, ev events.Event, cands []analyzer.Candidate) (analyzer.Result, error) {
+	n := c.now.Add(1)
+	defer c.now.Add(-1)
+	for m := c.most.Load(); n > m && !c.most.CompareAndSwap(m, n); m = c.most.Load() {
+	}
+	time.Sleep(2 * time.Millisecond)
+	return c.similarityRule.Classify(ctx, ev, cands)
+}
+
+// Workers retrieve ahead of the calls, but no more than Concurrency events
+// are ever classified at once: it is the limit operators set for their
+// model server.
+func TestRetrievalAheadKeepsCallsWithinConcurrency(t *testing.T) {
+	pool, e := prepared(t)
+	for _, conc := range []int{1, 3} {
+		c := &counting{similarityRule: similarityRule{model: fmt.Sprintf("rule-%d", conc), threshold: 0.5}}
+		st, err := analyzer.Analyze(context.Background(), pool, c, analyzer.Options{EmbeddingModel: e.Model(), Concurrency: conc})
+		if err != nil || st.Analysed != 428 {
+			t.Fatalf("concurrency %d: %+v, %v", conc, st, err)
+		}
+		if got := c.most.Load(); got != int64(conc) {
+			t.Errorf("concurrency %d: at most %d classifications at once, want exactly %d", conc, got, conc)
+		}
+	}
+}
