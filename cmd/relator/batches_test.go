@@ -79,18 +79,7 @@ func newBatchFake(t *testing.T) (*batchFake, *httptest.Server) {
 		defer f.mu.Unlock()
 		switch {
 		case r.URL.Path == "/v1/embeddings":
-			var req struct {
-				Input []string `json:"input"`
-				Model string   `json:"model"`
-			}
-			json.NewDecoder(r.Body).Decode(&req)
-			vecs, _ := offline.Embed(r.Context(), req.Input)
-			var data []map[string]any
-			for i, v := range vecs {
-				data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": v})
-			}
-			json.NewEncoder(w).Encode(map[string]any{"object": "list", "model": req.Model, "data": data,
-				"usage": map[string]any{"prompt_tokens": 10 * len(req.Input), "total_tokens": 10 * len(req.Input)}})
+			serveEmbeddings(w, r, offline)
 		case r.URL.Path == "/v1/chat/completions":
 			f.chat.Add(1)
 			var req openai.ChatCompletionRequest

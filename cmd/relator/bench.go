@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime/pprof"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -47,7 +46,7 @@ func benchCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 	poolSize := fs.Int("pool", 0, "with --knn: nearest priors fetched to choose the top K from (0: the default)")
 	seed := fs.Uint64("seed", 1, "seed of the synthetic data")
 	asJSON := fs.Bool("json", false, "print the figures as one JSON object on the last line")
-	keep := fs.Bool("keep", false, "keep the throwaway database (its name is logged, without credentials)")
+	keep := fs.Bool("keep", false, "keep the throwaway database (its URL is logged, its password redacted)")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the measured run to this file (go tool pprof)")
 	return func(ctx context.Context, inv invocation) error {
 		if len(inv.args) > 0 {
@@ -68,7 +67,7 @@ func benchCmd(fs *flag.FlagSet) func(context.Context, invocation) error {
 			return err
 		}
 		if *keep {
-			inv.log.Info("keeping the bench database", "database", dbName(url))
+			inv.log.Info("keeping the bench database", "url", db.Redact(url))
 		} else {
 			defer func() {
 				if err := drop(context.WithoutCancel(ctx)); err != nil {
@@ -207,17 +206,4 @@ func roundAll(xs []float64) []float64 {
 		out[i] = round(x)
 	}
 	return out
-}
-
-// dbName is the database of a URL, for logs that must not show its
-// credentials.
-func dbName(url string) string {
-	if i := strings.LastIndex(url, "/"); i >= 0 {
-		name := url[i+1:]
-		if j := strings.IndexByte(name, '?'); j >= 0 {
-			name = name[:j]
-		}
-		return name
-	}
-	return ""
 }

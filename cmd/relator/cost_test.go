@@ -39,17 +39,7 @@ func newCountingModel(t *testing.T) *countingModel {
 		switch r.URL.Path {
 		case "/v1/embeddings":
 			m.embeds.Add(1)
-			var req struct {
-				Input []string `json:"input"`
-			}
-			json.NewDecoder(r.Body).Decode(&req)
-			vecs, _ := offline.Embed(r.Context(), req.Input)
-			var data []map[string]any
-			for i, v := range vecs {
-				data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": v})
-			}
-			json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data,
-				"usage": map[string]any{"prompt_tokens": 10 * len(req.Input), "total_tokens": 10 * len(req.Input)}})
+			serveEmbeddings(w, r, offline)
 		case "/v1/chat/completions":
 			m.chat.Add(1)
 			var req openai.ChatCompletionRequest

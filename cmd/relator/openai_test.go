@@ -32,18 +32,7 @@ func fakeOpenAI(t *testing.T) (*httptest.Server, *atomic.Int64, *atomic.Int64) {
 		switch r.URL.Path {
 		case "/v1/embeddings":
 			embedCalls.Add(1)
-			var req struct {
-				Input []string `json:"input"`
-				Model string   `json:"model"`
-			}
-			json.NewDecoder(r.Body).Decode(&req)
-			vecs, _ := offline.Embed(r.Context(), req.Input)
-			var data []map[string]any
-			for i, v := range vecs {
-				data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": v})
-			}
-			json.NewEncoder(w).Encode(map[string]any{"object": "list", "model": req.Model, "data": data,
-				"usage": map[string]any{"prompt_tokens": 10 * len(req.Input), "total_tokens": 10 * len(req.Input)}})
+			serveEmbeddings(w, r, offline)
 		case "/v1/chat/completions":
 			chatCalls.Add(1)
 			var req openai.ChatCompletionRequest
@@ -113,4 +102,21 @@ func TestRunWithAnOpenAICompatibleServer(t *testing.T) {
 	if out = runCLI("runs"); !regexp.MustCompile(`done .* 2/4280 +427 +0 +213500/12810 +unknown`).MatchString(out) {
 		t.Fatalf("runs:\n%s", out)
 	}
+}
+
+// serveEmbeddings answers an embeddings request of an OpenAI-compatible
+// fake with offline's vectors, billing 10 tokens per input.
+func serveEmbeddings(w http.ResponseWriter, r *http.Request, offline *embeddings.Offline) {
+	var req struct {
+		Input []string `json:"input"`
+		Model string   `json:"model"`
+	}
+	json.NewDecoder(r.Body).Decode(&req)
+	vecs, _ := offline.Embed(r.Context(), req.Input)
+	var data []map[string]any
+	for i, v := range vecs {
+		data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": v})
+	}
+	json.NewEncoder(w).Encode(map[string]any{"object": "list", "model": req.Model, "data": data,
+		"usage": map[string]any{"prompt_tokens": 10 * len(req.Input), "total_tokens": 10 * len(req.Input)}})
 }

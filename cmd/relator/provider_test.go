@@ -26,17 +26,7 @@ func quotaServer(t *testing.T) (*httptest.Server, *atomic.Int64) {
 		w.Header().Set("Content-Type", "application/json")
 		switch r.URL.Path {
 		case "/v1/embeddings":
-			var req struct {
-				Input []string `json:"input"`
-			}
-			json.NewDecoder(r.Body).Decode(&req)
-			vecs, _ := offline.Embed(r.Context(), req.Input)
-			var data []map[string]any
-			for i, v := range vecs {
-				data = append(data, map[string]any{"object": "embedding", "index": i, "embedding": v})
-			}
-			json.NewEncoder(w).Encode(map[string]any{"object": "list", "data": data,
-				"usage": map[string]any{"prompt_tokens": 10 * len(req.Input), "total_tokens": 10 * len(req.Input)}})
+			serveEmbeddings(w, r, offline)
 		case "/v1/chat/completions":
 			chatCalls.Add(1)
 			w.Header().Set("Retry-After", "20")
